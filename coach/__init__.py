@@ -1,0 +1,1 @@
+"""coach: mock interviews for backend developers, graded against rubrics with quoted evidence."""

@@ -1,0 +1,58 @@
+"""FastAPI dependencies, in one place, as Annotated aliases routes can declare."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Path, Request
+from sqlmodel import Session
+
+from coach import store
+from coach.config import Settings
+from coach.knowledge import KnowledgeBase
+from coach.service import InterviewService
+
+
+def get_service(request: Request) -> InterviewService:
+    return request.app.state.service
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_kb(request: Request) -> KnowledgeBase:
+    return request.app.state.service.kb
+
+
+def get_db(service: Annotated[InterviewService, Depends(get_service)]):
+    with Session(service.engine, expire_on_commit=False) as db:
+        yield db
+
+
+ServiceDep = Annotated[InterviewService, Depends(get_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+KnowledgeDep = Annotated[KnowledgeBase, Depends(get_kb)]
+DbDep = Annotated[Session, Depends(get_db)]
+
+
+def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def candidate_session(
+    db: DbDep,
+    session_id: Annotated[str, Path(max_length=64)],
+    token: Annotated[str | None, Depends(bearer_token)],
+) -> store.InterviewSession:
+    """The session this bearer token opens; 404 for a missing or foreign token, as for no session."""
+    session = store.get_session_for_token(db=db, session_id=session_id, token=token)
+    if session is None:
+        raise HTTPException(status_code=404, detail="session not found")
+    return session
+
+
+CandidateSessionDep = Annotated[store.InterviewSession, Depends(candidate_session)]

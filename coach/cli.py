@@ -1,0 +1,145 @@
+"""The `coach` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from coach.config import get_settings
+from coach.knowledge import KnowledgeError, load_knowledge
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    return args.run(args) or 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coach", description="Mock interviews for backend developers.")
+    commands = parser.add_subparsers(title="commands")
+
+    serve = commands.add_parser("serve", help="run the web app")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+
+    grade = commands.add_parser("grade", help="grade answers from a JSONL file of {stage, question, answer}")
+    grade.add_argument("file", type=Path)
+    grade.set_defaults(run=_grade)
+
+    evaluate = commands.add_parser("eval", help="measure the grader against human labels in a JSONL file")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.set_defaults(run=_eval)
+
+    knowledge = commands.add_parser("knowledge", help="the knowledge base").add_subparsers(title="commands")
+    check = knowledge.add_parser("check", help="validate knowledge/ and print its counts")
+    check.set_defaults(run=_knowledge_check)
+
+    db = commands.add_parser("db", help="the database").add_subparsers(title="commands")
+    upgrade = db.add_parser("upgrade", help="apply the migrations")
+    upgrade.set_defaults(run=_db_upgrade)
+    return parser
+
+
+def _serve(args) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"coach is running at http://{host}:{port}/  (grading: {_grading_label(settings)})", flush=True)
+    uvicorn.run("coach.main:app", host=host, port=port, workers=args.workers, log_level="warning")
+    return 0
+
+
+def _grading_label(settings) -> str:
+    return f"LLM {settings.effective_judge_model}" if settings.llm_enabled else "offline rubric scorer (no API key set)"
+
+
+def _knowledge_check(_args) -> int:
+    try:
+        kb = load_knowledge()
+    except KnowledgeError as exc:
+        print(f"knowledge check failed:\n{exc}", file=sys.stderr)
+        return 1
+    print("knowledge ok: " + ", ".join(f"{n} {what}" for what, n in kb.counts().items()))
+    return 0
+
+
+def _db_upgrade(_args) -> int:
+    from coach.migrations import upgrade
+    from coach.store import make_engine
+
+    settings = get_settings()
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(make_engine(settings.sqlalchemy_url))
+    print("database is at the latest migration")
+    return 0
+
+
+def _read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SystemExit(f"{path}:{number}: not JSON: {exc}") from exc
+        missing = [key for key in required if key not in row]
+        if missing:
+            raise SystemExit(f"{path}:{number}: missing {', '.join(missing)}")
+        rows.append(row)
+    return rows
+
+
+def _grader():
+    from coach.wiring import build_grader
+
+    return build_grader(get_settings())
+
+
+def _grade(args) -> int:
+    grade_one = _grader()
+    for row in _read_jsonl(args.file, ("stage", "question", "answer")):
+        grade = grade_one(row["stage"], row["question"], row["answer"])
+        print(json.dumps({**row, "grade": grade.model_dump(mode="json")}), flush=True)
+    return 0
+
+
+def _eval(args) -> int:
+    from coach.evaluation import agreement
+
+    grade_one = _grader()
+    rows = _read_jsonl(args.file, ("stage", "question", "answer", "label"))
+    scored = [{**row, "score": grade_one(row["stage"], row["question"], row["answer"]).overall} for row in rows]
+    figures = agreement(scored)
+    if args.json:
+        print(json.dumps(figures.model_dump()))
+    else:
+        print(_format_agreement(figures, _grading_label(get_settings())))
+    return 0
+
+
+def _format_agreement(figures, grader: str) -> str:
+    return "\n".join([
+        f"grader: {grader}",
+        f"answers: {figures.n}",
+        f"Spearman correlation with labels: {figures.spearman}",
+        f"pairwise ranking accuracy (same question): {figures.pairwise_accuracy} over {figures.pairs} pairs",
+        f"mean absolute error: {figures.mean_absolute_error}",
+        f"low-quality answers scored above 2: {figures.low_quality_above_2} of {figures.low_quality_total} "
+        f"{figures.low_quality_above_2_by_kind}",
+    ])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

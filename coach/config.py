@@ -1,0 +1,70 @@
+"""Every setting coach reads, from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_prefix="COACH_")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: SQLite file in data_dir
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+
+    # The LLM (any OpenAI-compatible endpoint). These use the SDK's usual names, no prefix.
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    model: str = "gpt-4o-mini"
+    judge_model: str | None = None  # defaults to `model`
+    llm_timeout_seconds: float = 30.0
+    llm_max_attempts: int = 4
+    llm_max_retry_seconds: float = 60.0
+    llm_temperature: float = 0.2
+    llm_max_tokens: int = 1200
+    llm_seed: int | None = 7
+    judge_reasks: int = 2
+    # Backoff between retries: full jitter, growing from llm_backoff_seconds up to llm_backoff_max_seconds.
+    llm_backoff_seconds: float = Field(default=0.5, ge=0)
+    llm_backoff_max_seconds: float = Field(default=20.0, ge=0)
+    # "json_object" for servers that accept response_format but not a strict json_schema.
+    judge_response_format: Literal["json_schema", "json_object"] = "json_schema"
+
+    # The interview.
+    max_follow_ups: int = Field(default=1, ge=0, le=3)
+    max_answer_chars: int = Field(default=20_000, ge=100)
+    max_body_bytes: int = 256_000
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+    @property
+    def effective_judge_model(self) -> str:
+        return self.judge_model or self.model
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'coach.db'}"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret_in_production(self) -> "Settings":
+        if self.environment == "production" and self.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
+            raise ValueError("COACH_SECRET_KEY must be set to a real secret in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,317 @@
+"""The knowledge base: tracks, stages, questions and rubrics, loaded from knowledge/ as validated data.
+
+Every model forbids unknown keys so a typo in a YAML file fails `coach knowledge check`
+instead of silently dropping a rubric item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+SENIORITIES = ("junior", "middle", "senior", "lead")
+STAGE_IDS = (
+    "phone_screen",
+    "technical",
+    "coding",
+    "system_design",
+    "architecture_deep_dive",
+    "behavioral",
+    "final",
+)
+DEFAULT_STAGES = ("phone_screen", "coding", "system_design", "behavioral")
+
+Seniority = Literal["junior", "middle", "senior", "lead"]
+StageId = Literal[
+    "phone_screen", "technical", "coding", "system_design", "architecture_deep_dive", "behavioral", "final"
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Criterion(Strict):
+    """Something interviewers look for, on a 1-5 scale described in words."""
+
+    id: str
+    name: str
+    description: str
+    levels: dict[int, str]
+    # Words or phrases whose explained presence in an answer shows this criterion.
+    signals: list[str] = Field(default_factory=list)
+    # Where in the seeds this comes from: "what interviewers look for", "success criteria", ...
+    source: str
+
+    @field_validator("levels")
+    @classmethod
+    def _five_levels(cls, levels: dict[int, str]) -> dict[int, str]:
+        if sorted(levels) != [1, 2, 3, 4, 5]:
+            raise ValueError("levels must describe exactly the scores 1, 2, 3, 4 and 5")
+        return levels
+
+
+class Mistake(Strict):
+    """A common mistake and what it looks like in an answer."""
+
+    id: str
+    name: str
+    looks_like: str
+    # Phrases whose presence shows the mistake (quoted as evidence).
+    signs: list[str] = Field(default_factory=list)
+    # If the answer mentions none of these terms, the mistake is an omission.
+    missing_all: list[str] = Field(default_factory=list)
+    source: str
+
+
+class KeyPoint(Strict):
+    id: str
+    text: str
+    terms: list[str] = Field(min_length=1)
+
+
+class FollowUp(Strict):
+    point: str  # the key point id this follow-up probes
+    prompt: str
+
+
+class Question(Strict):
+    id: str
+    stage: StageId
+    kind: Literal["question", "task", "scenario"] = "question"
+    seniority: tuple[Seniority, Seniority] = ("junior", "lead")
+    prompt: str
+    key_points: list[KeyPoint] = Field(min_length=1)
+    follow_ups: list[FollowUp] = Field(default_factory=list)
+    criteria: list[str] = Field(min_length=1)
+    mistakes: list[str] = Field(default_factory=list)
+    source: str
+
+    @model_validator(mode="after")
+    def _follow_ups_probe_known_points(self) -> "Question":
+        point_ids = {p.id for p in self.key_points}
+        for follow_up in self.follow_ups:
+            if follow_up.point not in point_ids:
+                raise ValueError(f"follow_up probes unknown key point {follow_up.point!r}")
+        low, high = self.seniority
+        if SENIORITIES.index(low) > SENIORITIES.index(high):
+            raise ValueError("seniority range must go from lower to higher")
+        return self
+
+    def fits(self, seniority: str) -> bool:
+        low, high = (SENIORITIES.index(s) for s in self.seniority)
+        return low <= SENIORITIES.index(seniority) <= high
+
+
+class Tip(Strict):
+    id: str
+    text: str
+
+
+class StageRubric(Strict):
+    criteria: list[str] = Field(min_length=1)
+    mistakes: list[str] = Field(default_factory=list)
+
+
+class Stage(Strict):
+    id: StageId
+    title: str
+    minutes: int = Field(gt=0)
+    summary: str
+    focus: list[str] = Field(min_length=1)
+    participants: list[str] = Field(min_length=1)
+    success_criteria: list[str] = Field(min_length=1)  # criterion ids
+    preparation_tips: list[Tip] = Field(min_length=1)
+    success_rate: float | None = Field(default=None, ge=0, le=1)
+    questions_per_level: dict[Seniority, int]
+    greeting: str  # how the offline interviewer opens this stage
+    generic_rubric: StageRubric
+
+
+class SeniorityLevel(Strict):
+    id: Seniority
+    title: str
+    success_rate: float | None = Field(default=None, ge=0, le=1)
+
+
+class Track(Strict):
+    id: str
+    title: str
+    summary: str
+    average_process: str
+    overall_success_rate: float | None = Field(default=None, ge=0, le=1)
+    seniorities: list[SeniorityLevel]
+    stages: list[Stage]
+    default_stages: list[StageId] = Field(default_factory=lambda: list(DEFAULT_STAGES))
+
+    def stage(self, stage_id: str) -> Stage:
+        for stage in self.stages:
+            if stage.id == stage_id:
+                return stage
+        raise KeyError(stage_id)
+
+
+class Rubric(Strict):
+    """What one answer is graded against, resolved from ids to full items."""
+
+    stage: str
+    question_id: str | None
+    criteria: list[Criterion]
+    mistakes: list[Mistake]
+    key_points: list[KeyPoint]
+
+    @cached_property
+    def version(self) -> str:
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+class KnowledgeError(Exception):
+    """A knowledge file is invalid; the message names the file and the field."""
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        tracks: list[Track],
+        questions: list[Question],
+        criteria: list[Criterion],
+        mistakes: list[Mistake],
+    ):
+        self.tracks = {t.id: t for t in tracks}
+        self.questions = {q.id: q for q in questions}
+        self.criteria = {c.id: c for c in criteria}
+        self.mistakes = {m.id: m for m in mistakes}
+
+    def track(self, track_id: str) -> Track:
+        return self.tracks[track_id]
+
+    def questions_for(self, stage_id: str, seniority: str) -> list[Question]:
+        return [q for q in self.questions.values() if q.stage == stage_id and q.fits(seniority)]
+
+    def rubric_for(self, question: Question) -> Rubric:
+        return Rubric(
+            stage=question.stage,
+            question_id=question.id,
+            criteria=[self.criteria[c] for c in question.criteria],
+            mistakes=[self.mistakes[m] for m in question.mistakes],
+            key_points=list(question.key_points),
+        )
+
+    def generic_rubric(self, stage: Stage) -> Rubric:
+        return Rubric(
+            stage=stage.id,
+            question_id=None,
+            criteria=[self.criteria[c] for c in stage.generic_rubric.criteria],
+            mistakes=[self.mistakes[m] for m in stage.generic_rubric.mistakes],
+            key_points=[],
+        )
+
+    def match_question(self, text: str, stage_id: str | None = None) -> Question | None:
+        """The knowledge-base question whose prompt best matches free text, if any matches well."""
+        words = _words(text)
+        best, best_score = None, 0.0
+        for question in self.questions.values():
+            if stage_id and question.stage != stage_id:
+                continue
+            theirs = _words(question.prompt)
+            overlap = len(words & theirs) / max(1, len(words | theirs))
+            if overlap > best_score:
+                best, best_score = question, overlap
+        return best if best_score >= 0.5 else None
+
+    def counts(self) -> dict[str, int]:
+        stages = [s for t in self.tracks.values() for s in t.stages]
+        return {
+            "tracks": len(self.tracks),
+            "stages": len(stages),
+            "questions": len(self.questions),
+            "criteria": len(self.criteria),
+            "mistakes": len(self.mistakes),
+            "tips": sum(len(s.preparation_tips) for s in stages),
+        }
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2}
+
+
+def _read(path: Path, model: type[BaseModel], key: str) -> list:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or key not in data or set(data) != {key}:
+        raise KnowledgeError(f"{path}: expected a single top-level key {key!r}")
+    items = []
+    for index, raw in enumerate(data[key] or []):
+        try:
+            items.append(model.model_validate(raw))
+        except ValidationError as exc:
+            where = raw.get("id", index) if isinstance(raw, dict) else index
+            fields = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise KnowledgeError(f"{path}: {key}[{where}]: {fields}") from exc
+    return items
+
+
+def _check_references(kb: KnowledgeBase) -> None:
+    problems = []
+    for track in kb.tracks.values():
+        stage_ids = [s.id for s in track.stages]
+        if sorted(stage_ids) != sorted(STAGE_IDS):
+            problems.append(f"track {track.id}: stages must be exactly {', '.join(STAGE_IDS)}")
+        for stage in track.stages:
+            refs = [*stage.success_criteria, *stage.generic_rubric.criteria]
+            problems += [f"stage {stage.id}: unknown criterion {c!r}" for c in refs if c not in kb.criteria]
+            problems += [
+                f"stage {stage.id}: unknown mistake {m!r}"
+                for m in stage.generic_rubric.mistakes
+                if m not in kb.mistakes
+            ]
+            for level in SENIORITIES:
+                available = len(kb.questions_for(stage.id, level))
+                wanted = stage.questions_per_level.get(level, 0)
+                if wanted > available:
+                    problems.append(
+                        f"stage {stage.id}: questions_per_level.{level} wants {wanted}, only {available} fit"
+                    )
+    for question in kb.questions.values():
+        problems += [f"question {question.id}: unknown criterion {c!r}" for c in question.criteria if c not in kb.criteria]
+        problems += [f"question {question.id}: unknown mistake {m!r}" for m in question.mistakes if m not in kb.mistakes]
+    if problems:
+        raise KnowledgeError("\n".join(problems))
+
+
+def _unique(items: list, what: str, path: Path) -> list:
+    seen = set()
+    for item in items:
+        if item.id in seen:
+            raise KnowledgeError(f"{path}: duplicate {what} id {item.id!r}")
+        seen.add(item.id)
+    return items
+
+
+def load_knowledge(root: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
+    """Load and cross-check every file under knowledge/; raise KnowledgeError naming file and field."""
+    tracks, questions = [], []
+    for path in sorted((root / "tracks").glob("*.yaml")):
+        tracks += _read(path, Track, "tracks")
+    for path in sorted((root / "questions").glob("*.yaml")):
+        questions += _read(path, Question, "questions")
+    criteria = _unique(_read(root / "criteria.yaml", Criterion, "criteria"), "criterion", root / "criteria.yaml")
+    mistakes = _unique(_read(root / "mistakes.yaml", Mistake, "mistakes"), "mistake", root / "mistakes.yaml")
+    _unique(questions, "question", root / "questions")
+    kb = KnowledgeBase(tracks, questions, criteria, mistakes)
+    _check_references(kb)
+    return kb

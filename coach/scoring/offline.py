@@ -1,0 +1,172 @@
+"""The offline scorer: a deterministic rubric grader that needs no model.
+
+It looks for the rubric's signals and the question's key points in the answer, counts only
+sentences that explain (not bare lists of terms) as strong support, and quotes the sentences it
+relied on verbatim. Easy tricks are caught first: empty, off-topic, buzzword-only and
+grader-instructing answers are capped low whatever they mention.
+"""
+
+from __future__ import annotations
+
+import time
+
+from coach.knowledge import Criterion, KeyPoint, Mistake
+from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound
+from coach.scoring.injection import injection_evidence
+from coach.scoring.text import hits, is_explanatory, sentences, words
+
+MIN_WORDS = 8
+NON_ANSWERS = {"i don't know", "i dont know", "pass", "skip", "no idea", "n/a", "idk", "not sure"}
+STAR_CRITERIA = {"star-situation", "star-task", "star-action", "star-result"}
+CAPS = {"prompt_injection": 1.0, "empty": 1.0, "off_topic": 1.5, "buzzwords": 2.0}
+
+
+class OfflineScorer:
+    name = "offline"
+
+    def grade(self, item: GradingItem) -> Grade:
+        started = time.perf_counter()
+        grade = grade_answer(item)
+        grade.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        return grade
+
+
+def grade_answer(item: GradingItem) -> Grade:
+    answer_sentences = sentences(item.answer)
+    flags = _flags(item, answer_sentences)
+    covered, missed = key_point_coverage(item.rubric.key_points, answer_sentences)
+    coverage = len(covered) / len(item.rubric.key_points) if item.rubric.key_points else None
+    useless = "empty" in flags or "off_topic" in flags
+    criteria = [
+        _score_criterion(c, item, answer_sentences, covered, coverage, useless) for c in item.rubric.criteria
+    ]
+    mistakes = [] if "empty" in flags else _mistakes(item.rubric.mistakes, item.answer, answer_sentences)
+    return Grade(
+        overall=_overall(criteria, mistakes, flags),
+        criteria=criteria,
+        mistakes=mistakes,
+        flags=flags,
+        tip=_tip(item, missed, criteria),
+        missed_points=[p.id for p in missed],
+        scorer="offline",
+        model=None,
+        rubric_version=item.rubric.version,
+    )
+
+
+def key_point_coverage(points: list[KeyPoint], answer_sentences: list[str]) -> tuple[list[KeyPoint], list[KeyPoint]]:
+    """Key points the answer covers (a sentence names one of its terms) and those it misses."""
+    covered, missed = [], []
+    for point in points:
+        (covered if any(hits(s, point.terms) for s in answer_sentences) else missed).append(point)
+    return covered, missed
+
+
+def _flags(item: GradingItem, answer_sentences: list[str]) -> list[str]:
+    flags = []
+    if injection_evidence(item.answer):
+        flags.append("prompt_injection")
+    text = item.answer.strip().lower().rstrip(".!")
+    if len(words(item.answer)) < MIN_WORDS or text in NON_ANSWERS:
+        flags.append("empty")
+        return flags
+    if not _on_topic(item, answer_sentences):
+        flags.append("off_topic")
+    elif _buzzword_list(answer_sentences, item):
+        flags.append("buzzwords")
+    return flags
+
+
+def _topic_terms(item: GradingItem) -> list[str]:
+    terms = [t for p in item.rubric.key_points for t in p.terms]
+    terms += [s for c in item.rubric.criteria if c.id not in STAR_CRITERIA for s in c.signals]
+    terms += [w for w in words(item.question_text) if len(w) > 5]
+    return sorted(set(terms))
+
+
+def _on_topic(item: GradingItem, answer_sentences: list[str]) -> bool:
+    terms = _topic_terms(item)
+    relevant = [s for s in answer_sentences if hits(s, terms)]
+    if item.stage == "behavioral":
+        return bool(relevant) or len(answer_sentences) >= 3
+    return len(relevant) >= max(1, round(0.25 * len(answer_sentences)))
+
+
+def _buzzword_list(answer_sentences: list[str], item: GradingItem) -> bool:
+    """Many named terms, little reasoning: a list of fashionable words is not an answer."""
+    explained = [s for s in answer_sentences if is_explanatory(s)]
+    text = " ".join(answer_sentences)
+    items = [part for part in text.replace(";", ",").replace("\n", ",").split(",") if part.strip()]
+    short_items = [part for part in items if len(words(part)) <= 3]
+    listy = len(items) >= 4 and len(short_items) >= 0.6 * len(items)
+    return len(explained) <= 1 and (listy or len(words(text)) < 25 and len(hits(text, _topic_terms(item))) >= 4)
+
+
+def _score_criterion(
+    criterion: Criterion,
+    item: GradingItem,
+    answer_sentences: list[str],
+    covered: list[KeyPoint],
+    coverage: float | None,
+    useless: bool,
+) -> CriterionScore:
+    evidence = [] if useless else _evidence_for(criterion, answer_sentences, covered)
+    if not evidence:
+        return CriterionScore(
+            id=criterion.id,
+            name=criterion.name,
+            score=1,
+            evidence=[],
+            feedback=f"No sentence of the answer shows this. {_aim(criterion)}",
+        )
+    support = min(1.0, sum(1.0 if is_explanatory(s) else 0.4 for s in evidence) / 2)
+    breadth = coverage if coverage is not None and criterion.id not in STAR_CRITERIA else support
+    score = max(1, min(5, round(1 + 2.4 * support + 1.6 * breadth)))
+    return CriterionScore(
+        id=criterion.id,
+        name=criterion.name,
+        score=score,
+        evidence=evidence[:3],
+        feedback=f"{criterion.levels[score]}" + ("" if score >= 4 else f" {_aim(criterion)}"),
+    )
+
+
+def _evidence_for(criterion: Criterion, answer_sentences: list[str], covered: list[KeyPoint]) -> list[str]:
+    direct = [s for s in answer_sentences if hits(s, criterion.signals)]
+    if direct or criterion.id in STAR_CRITERIA:
+        return direct
+    # Content criteria are shown by the key points the answer explains.
+    point_terms = [t for p in covered for t in p.terms]
+    return [s for s in answer_sentences if hits(s, point_terms)]
+
+
+def _aim(criterion: Criterion) -> str:
+    return f"To reach 4: {criterion.levels[4]}"
+
+
+def _mistakes(rubric_mistakes: list[Mistake], answer: str, answer_sentences: list[str]) -> list[MistakeFound]:
+    found = []
+    for mistake in rubric_mistakes:
+        evidence = [s for s in answer_sentences if hits(s, mistake.signs)]
+        omitted = bool(mistake.missing_all) and not hits(answer, mistake.missing_all)
+        if evidence or omitted:
+            found.append(MistakeFound(id=mistake.id, name=mistake.name, evidence=evidence[:3]))
+    return found
+
+
+def _overall(criteria: list[CriterionScore], mistakes: list[MistakeFound], flags: list[str]) -> float:
+    scores = [c.score or 1 for c in criteria]
+    overall = sum(scores) / len(scores) if scores else 1.0
+    overall -= min(1.0, 0.25 * len(mistakes))
+    for flag in flags:
+        overall = min(overall, CAPS.get(flag, 5.0))
+    return round(max(1.0, min(5.0, overall)), 1)
+
+
+def _tip(item: GradingItem, missed: list[KeyPoint], criteria: list[CriterionScore]) -> str:
+    if missed:
+        return f"Cover this next time: {missed[0].text}"
+    weakest = min(criteria, key=lambda c: c.score or 0, default=None)
+    if weakest and (weakest.score or 0) < 4:
+        return f"Strengthen '{weakest.name}': {weakest.feedback}"
+    return "Keep this structure: state the idea, explain why, then give a concrete example."

@@ -1,0 +1,378 @@
+"""The application: runs an interview by tying the engine, the interviewer, the scorer and storage.
+
+Every step is stored before the next thing happens: a candidate's answer is committed first,
+then graded, then the interviewer's reply is written. A step interrupted by a crash is finished
+by whichever worker touches the session next, so no correctness depends on process memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from coach import store
+from coach.config import Settings
+from coach.engine import Cursor, SessionPlan, Step, advance, build_plan, current_question, end_early, start
+from coach.interviewer import Exchange, InterviewContext, Interviewer, OfflineInterviewer
+from coach.knowledge import KnowledgeBase
+from coach.scoring import Grade, GradingItem, Scorer
+from coach.scoring.offline import key_point_coverage
+from coach.scoring.text import sentences
+
+log = logging.getLogger(__name__)
+RECENT_TURNS = 4
+
+
+class SessionNotFound(Exception):
+    """No session with that id for that token."""
+
+
+class SessionOver(Exception):
+    """The session has finished; it takes no more answers."""
+
+
+class AnswerInFlight(Exception):
+    """Another answer to this session is being processed right now."""
+
+
+@dataclass
+class AnswerResult:
+    answer: store.Turn
+    grade: store.GradeRecord | None
+    reply: store.Turn
+    session: store.InterviewSession
+
+
+@dataclass
+class Accepted:
+    """An answer safely stored, waiting for its grade and reply."""
+
+    session_id: str
+    answer: store.Turn
+    grade: store.GradeRecord | None
+    replay: AnswerResult | None = None
+
+
+@dataclass
+class ReplyChunk:
+    """A piece of the interviewer's reply while it streams."""
+
+    text: str
+
+
+class InterviewService:
+    def __init__(
+        self,
+        *,
+        kb: KnowledgeBase,
+        settings: Settings,
+        engine,
+        interviewer: Interviewer,
+        scorer: Scorer,
+        now=lambda: store.utcnow(),
+    ):
+        self.kb = kb
+        self.settings = settings
+        self.engine = engine
+        self.interviewer = interviewer
+        self.offline_interviewer = OfflineInterviewer(kb)
+        self.scorer = scorer
+        self.now = now
+        self.grade_waiting = lambda: None  # replaced by the background grader to wake it
+
+    # --- starting -----------------------------------------------------------------------
+
+    def start_session(
+        self, *, track: str, seniority: str, stages: list[str] | None, mode: str, seed: int | None = None
+    ) -> tuple[store.InterviewSession, str, list[store.Turn]]:
+        seed = secrets.randbelow(2**31) if seed is None else seed
+        plan = build_plan(
+            self.kb, track=track, seniority=seniority, stages=stages, seed=seed,
+            max_follow_ups=self.settings.max_follow_ups,
+        )
+        cursor, step = start(plan, self.now())
+        token = secrets.token_urlsafe(32)
+        row = store.InterviewSession(
+            id=secrets.token_hex(8), token_hash=store.hash_token(token), track=track, seniority=seniority,
+            mode=mode, seed=seed, plan=plan.model_dump(mode="json"), cursor=cursor.model_dump(mode="json"),
+        )
+        text, offline = self._say(step, self._context(row, [], opening=True))
+        with Session(self.engine, expire_on_commit=False) as db:
+            store.create_session(db=db, session=row)
+            turn = self._add_interviewer_turn(db, row.id, step, text, offline)
+            db.commit()
+        return row, token, [turn]
+
+    # --- answering ----------------------------------------------------------------------
+
+    def submit_answer(
+        self, *, session_id: str, text: str, skipped: bool = False, idempotency_key: str | None = None
+    ) -> AnswerResult:
+        accepted = self.accept_answer(
+            session_id=session_id, text=text, skipped=skipped, idempotency_key=idempotency_key
+        )
+        *_, result = self.respond(accepted)
+        return result
+
+    def accept_answer(
+        self, *, session_id: str, text: str, skipped: bool = False, idempotency_key: str | None = None
+    ) -> "Accepted":
+        """Commit the answer (or find the one this idempotency key already stored)."""
+        replay = self._replay(session_id, idempotency_key)
+        if replay is not None:
+            return Accepted(session_id=session_id, answer=replay.answer, grade=replay.grade, replay=replay)
+        answer, grade = self._store_answer(session_id, text, skipped, idempotency_key)
+        return Accepted(session_id=session_id, answer=answer, grade=grade)
+
+    def respond(self, accepted: "Accepted") -> Iterator[ReplyChunk | AnswerResult]:
+        """Grade the answer (coach mode), then stream the interviewer's reply; the result comes last."""
+        if accepted.replay is not None:
+            yield ReplyChunk(accepted.replay.reply.text)
+            yield accepted.replay
+            return
+        yield from self._respond(accepted.session_id, accepted.answer, accepted.grade)
+
+    def _store_answer(self, session_id, text, skipped, idempotency_key):
+        with Session(self.engine, expire_on_commit=False) as db:
+            session = self._active_session(db, session_id)
+            turns = store.list_turns(db=db, session_id=session_id)
+            if turns and turns[-1].role == "candidate":
+                raise AnswerInFlight("the previous answer is still being processed; retry in a moment")
+            stage, question_id = current_question(self._plan(session), self._cursor(session))
+            answer = store.add_turn(
+                db=db, session_id=session_id, role="candidate", kind="skip" if skipped else "answer",
+                stage=stage, question_id=question_id, text=text, idempotency_key=idempotency_key,
+            )
+            grade = None if skipped else store.add_pending_grade(
+                db=db, turn=answer, question_text=self._question_text(question_id)
+            )
+            try:
+                db.commit()  # the answer is safe from here on, whatever fails next
+            except IntegrityError as exc:
+                raise AnswerInFlight("another answer to this session arrived at the same time") from exc
+        return answer, grade
+
+    def _respond(self, session_id, answer, grade) -> Iterator[ReplyChunk | AnswerResult]:
+        with Session(self.engine, expire_on_commit=False) as db:
+            session = store.get_session(db=db, session_id=session_id)
+            if grade is not None and session.mode == "coach":
+                grade = self.grade_now(grade.id) or grade
+            elif grade is not None:
+                self.grade_waiting()
+            plan, cursor = self._plan(session), self._cursor(session)
+            new_cursor, step = self._next_step(db, plan, cursor, answer)
+            context = self._context(session, store.list_turns(db=db, session_id=session_id))
+        chunks, offline = [], False
+        for piece, piece_offline in self._speak(step, context):
+            chunks.append(piece)
+            offline = offline or piece_offline
+            yield ReplyChunk(piece)
+        reply = self._finish_step(session_id, session.version, step, "".join(chunks), offline, new_cursor)
+        with Session(self.engine, expire_on_commit=False) as db:
+            session = store.get_session(db=db, session_id=session_id)
+            grade = store.get_grade(db=db, grade_id=grade.id) if grade is not None else None
+        yield AnswerResult(answer=answer, grade=grade, reply=reply, session=session)
+
+    def _next_step(self, db, plan: SessionPlan, cursor: Cursor, answer: store.Turn) -> tuple[Cursor, Step]:
+        question = self.kb.questions.get(answer.question_id)
+        missed = []
+        if answer.kind == "answer" and question is not None:
+            so_far = store.answers_to_question(
+                db=db, session_id=answer.session_id, question_id=answer.question_id, up_to_seq=answer.seq
+            )
+            combined = sentences("\n".join(t.text for t in so_far))
+            missed = [p.id for p in key_point_coverage(question.key_points, combined)[1]]
+        follow_up_points = [f.point for f in question.follow_ups] if question else []
+        return advance(
+            plan, cursor, now=self.now(), missed_points=missed, follow_up_points=follow_up_points,
+            skipped=answer.kind == "skip",
+        )
+
+    def _finish_step(self, session_id, version, step, text, offline, cursor: Cursor) -> store.Turn:
+        with Session(self.engine, expire_on_commit=False) as db:
+            reply = self._add_interviewer_turn(db, session_id, step, text, offline)
+            moved = db.exec(
+                update(store.InterviewSession)
+                .where(store.InterviewSession.id == session_id, store.InterviewSession.version == version)
+                .values(
+                    cursor=cursor.model_dump(mode="json"), status=cursor.status, version=version + 1,
+                    updated_at=store.utcnow(),
+                    finished_at=store.utcnow() if cursor.status != "active" else None,
+                )
+            )
+            if moved.rowcount != 1:
+                db.rollback()
+                raise AnswerInFlight("the session moved on while this answer was processed")
+            db.commit()
+        return reply
+
+    def resume_interrupted(self, session_id: str) -> None:
+        """Finish a step a crashed worker left half done: an answer stored with no reply after it."""
+        with Session(self.engine, expire_on_commit=False) as db:
+            turns = store.list_turns(db=db, session_id=session_id)
+            session = store.get_session(db=db, session_id=session_id)
+            if not turns or turns[-1].role != "candidate" or session.status != "active":
+                return
+            answer = turns[-1]
+            grades = [g for g in store.list_grades(db=db, session_id=session_id) if g.turn_id == answer.id]
+        try:
+            for _ in self._respond(session_id, answer, grades[0] if grades else None):
+                pass
+        except (AnswerInFlight, IntegrityError):
+            log.info("session %s was resumed by another worker", session_id)
+
+    # --- ending -------------------------------------------------------------------------
+
+    def finish(self, *, session_id: str) -> store.InterviewSession:
+        with Session(self.engine, expire_on_commit=False) as db:
+            session = store.get_session(db=db, session_id=session_id)
+            if session.status != "active":
+                return session
+            cursor, step = end_early(self._cursor(session))
+            context = self._context(session, [])
+        text, offline = self._say(step, context)
+        self._finish_step(session_id, session.version, step, text, offline, cursor)
+        with Session(self.engine, expire_on_commit=False) as db:
+            return store.get_session(db=db, session_id=session_id)
+
+    # --- grading ------------------------------------------------------------------------
+
+    def grade_now(self, grade_id: int, worker: str = "inline") -> store.GradeRecord | None:
+        """Claim and grade one stored answer; None if another worker holds it."""
+        stale = store.utcnow() - self._claim_timeout()
+        with Session(self.engine, expire_on_commit=False) as db:
+            record = store.claim_grade(db=db, grade_id=grade_id, worker=worker, stale_before=stale)
+        return self._grade_claimed(record) if record is not None else None
+
+    def grade_next_pending(self, worker: str) -> store.GradeRecord | None:
+        stale = store.utcnow() - self._claim_timeout()
+        with Session(self.engine, expire_on_commit=False) as db:
+            record = store.claim_next_pending(db=db, worker=worker, stale_before=stale)
+        return self._grade_claimed(record) if record is not None else None
+
+    def _claim_timeout(self):
+        from datetime import timedelta
+
+        return timedelta(seconds=self.settings.llm_timeout_seconds * self.settings.llm_max_attempts + 60)
+
+    def _grade_claimed(self, record: store.GradeRecord) -> store.GradeRecord:
+        with Session(self.engine, expire_on_commit=False) as db:
+            record = db.merge(record)
+            session = store.get_session(db=db, session_id=record.session_id)
+            item = self._grading_item(db, record, session)
+            grade = self.scorer.grade(item)
+            store.save_grade(db=db, record=record, grade=grade_columns(grade))
+            db.commit()
+            return record
+
+    def _grading_item(self, db, record: store.GradeRecord, session: store.InterviewSession) -> GradingItem:
+        turn = db.get(store.Turn, record.turn_id)
+        so_far = store.answers_to_question(
+            db=db, session_id=record.session_id, question_id=record.question_id, up_to_seq=turn.seq
+        )
+        return self.grading_item(
+            stage=record.stage, question_id=record.question_id, question_text=record.question_text,
+            answer="\n\n".join(t.text for t in so_far), seniority=session.seniority,
+        )
+
+    def grading_item(self, *, stage, question_id, question_text, answer, seniority="middle") -> GradingItem:
+        question = self.kb.questions.get(question_id) if question_id else None
+        if question is None:
+            question = self.kb.match_question(question_text, stage)
+        if question is not None:
+            rubric = self.kb.rubric_for(question)
+        else:
+            track = next(iter(self.kb.tracks.values()))
+            rubric = self.kb.generic_rubric(track.stage(stage))
+        return GradingItem(
+            stage=stage, question_text=question.prompt if question else question_text, question=question,
+            rubric=rubric, answer=answer, seniority=seniority,
+        )
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _say(self, step: Step, context: InterviewContext) -> tuple[str, bool]:
+        pieces, offline = [], False
+        for piece, piece_offline in self._speak(step, context):
+            pieces.append(piece)
+            offline = offline or piece_offline
+        return "".join(pieces), offline
+
+    def _speak(self, step: Step, context: InterviewContext) -> Iterator[tuple[str, bool]]:
+        """The interviewer's words; the offline interviewer takes over if the LLM fails first."""
+        offline = self.interviewer.name == "offline"
+        try:
+            for piece in self.interviewer.reply(step, context):
+                yield piece, offline
+        except Exception as exc:  # an LLM outage must never block the candidate
+            if offline:
+                raise
+            log.warning("interviewer failed, continuing offline: %s", exc)
+            yield self.offline_interviewer.text(step, context), True
+
+    def _add_interviewer_turn(self, db, session_id, step: Step, text: str, offline: bool) -> store.Turn:
+        return store.add_turn(
+            db=db, session_id=session_id, role="interviewer", kind=step.kind, stage=step.stage,
+            question_id=step.question_id, text=text, offline=offline,
+        )
+
+    def _context(self, session, turns, opening: bool = False) -> InterviewContext:
+        recent = [Exchange(role=t.role, text=t.text) for t in turns[-RECENT_TURNS:]]
+        return InterviewContext(track=session.track, seniority=session.seniority, opening=opening, recent=recent)
+
+    def _active_session(self, db, session_id) -> store.InterviewSession:
+        session = store.get_session(db=db, session_id=session_id)
+        if session is None:
+            raise SessionNotFound(session_id)
+        if session.status != "active":
+            raise SessionOver("this session has finished; start a new one")
+        return session
+
+    def _replay(self, session_id: str, key: str | None) -> AnswerResult | None:
+        if not key:
+            return None
+        with Session(self.engine, expire_on_commit=False) as db:
+            answer = store.find_turn_by_idempotency_key(db=db, session_id=session_id, key=key)
+            if answer is None:
+                return None
+            turns = store.list_turns(db=db, session_id=session_id)
+            replies = [t for t in turns if t.seq == answer.seq + 1]
+            if not replies:
+                raise AnswerInFlight("this answer is still being processed; retry in a moment")
+            grades = [g for g in store.list_grades(db=db, session_id=session_id) if g.turn_id == answer.id]
+            session = store.get_session(db=db, session_id=session_id)
+        return AnswerResult(answer=answer, grade=grades[0] if grades else None, reply=replies[0], session=session)
+
+    def _question_text(self, question_id: str | None) -> str:
+        question = self.kb.questions.get(question_id) if question_id else None
+        return question.prompt if question else ""
+
+    @staticmethod
+    def _plan(session: store.InterviewSession) -> SessionPlan:
+        return SessionPlan.model_validate(session.plan)
+
+    @staticmethod
+    def _cursor(session: store.InterviewSession) -> Cursor:
+        return Cursor.model_validate(session.cursor)
+
+
+def grade_columns(grade: Grade) -> dict:
+    """A domain Grade as the columns of a stored grade."""
+    data = grade.model_dump(mode="json")
+    return {k: v for k, v in data.items() if k in store.GradeRecord.model_fields}
+
+
+def stage_deadline_iso(session: store.InterviewSession) -> str | None:
+    from coach.engine import stage_deadline
+
+    deadline: datetime | None = stage_deadline(
+        SessionPlan.model_validate(session.plan), Cursor.model_validate(session.cursor)
+    )
+    return deadline.isoformat() if deadline else None
