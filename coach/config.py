@@ -35,13 +35,19 @@ class Settings(BaseSettings):
     # Backoff between retries: full jitter, growing from llm_backoff_seconds up to llm_backoff_max_seconds.
     llm_backoff_seconds: float = Field(default=0.5, ge=0)
     llm_backoff_max_seconds: float = Field(default=20.0, ge=0)
-    # "json_object" for servers that accept response_format but not a strict json_schema.
-    judge_response_format: Literal["json_schema", "json_object"] = "json_schema"
+    # What the judge asks for first; it steps down this list by itself when a server refuses one.
+    judge_response_format: Literal["json_schema", "json_object", "prompt_only"] = "json_schema"
 
     # The interview.
     max_follow_ups: int = Field(default=1, ge=0, le=3)
     max_answer_chars: int = Field(default=20_000, ge=100)
     max_body_bytes: int = 256_000
+
+    # Per client address and minute; 0 turns a limit off.
+    sessions_per_minute: int = Field(default=20, ge=0)
+    answers_per_minute: int = Field(default=120, ge=0)
+
+    threads: int = Field(default=200, ge=4)  # worker threads for the sync routes
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,12 +23,14 @@ from coach.config import Settings
 from coach.engine import Cursor, SessionPlan, Step, advance, build_plan, current_question, end_early, start
 from coach.interviewer import Exchange, InterviewContext, Interviewer, OfflineInterviewer
 from coach.knowledge import KnowledgeBase
+from coach.observability import FALLBACKS, LLM_SECONDS, record_grade
 from coach.scoring import Grade, GradingItem, Scorer
 from coach.scoring.offline import key_point_coverage
 from coach.scoring.text import sentences
 
 log = logging.getLogger(__name__)
 RECENT_TURNS = 4
+MAX_GRADE_ATTEMPTS = 3
 
 
 class SessionNotFound(Exception):
@@ -264,13 +267,28 @@ class InterviewService:
 
     def _grade_claimed(self, record: store.GradeRecord) -> store.GradeRecord:
         with Session(self.engine, expire_on_commit=False) as db:
-            record = db.merge(record)
             session = store.get_session(db=db, session_id=record.session_id)
             item = self._grading_item(db, record, session)
-            grade = self.scorer.grade(item)
+        try:
+            grade = self.scorer.grade(item)  # may wait on the LLM: no connection held meanwhile
+        except Exception:
+            self._release(record)
+            raise
+        with Session(self.engine, expire_on_commit=False) as db:
+            record = db.merge(record)
             store.save_grade(db=db, record=record, grade=grade_columns(grade))
             db.commit()
-            return record
+        record_grade(grade)
+        return record
+
+    def _release(self, record: store.GradeRecord) -> None:
+        """Give a claim back after an unexpected failure; after MAX_GRADE_ATTEMPTS it is marked failed."""
+        with Session(self.engine, expire_on_commit=False) as db:
+            record = db.merge(record)
+            record.status = "failed" if record.attempts >= MAX_GRADE_ATTEMPTS else "pending"
+            record.claimed_by = None
+            db.add(record)
+            db.commit()
 
     def _grading_item(self, db, record: store.GradeRecord, session: store.InterviewSession) -> GradingItem:
         turn = db.get(store.Turn, record.turn_id)
@@ -308,6 +326,7 @@ class InterviewService:
     def _speak(self, step: Step, context: InterviewContext) -> Iterator[tuple[str, bool]]:
         """The interviewer's words; the offline interviewer takes over if the LLM fails first."""
         offline = self.interviewer.name == "offline"
+        started = time.perf_counter()
         try:
             for piece in self.interviewer.reply(step, context):
                 yield piece, offline
@@ -315,7 +334,10 @@ class InterviewService:
             if offline:
                 raise
             log.warning("interviewer failed, continuing offline: %s", exc)
+            FALLBACKS.labels("reply").inc()
             yield self.offline_interviewer.text(step, context), True
+        if not offline:
+            LLM_SECONDS.labels("interviewer").observe(time.perf_counter() - started)
 
     def _add_interviewer_turn(self, db, session_id, step: Step, text: str, offline: bool) -> store.Turn:
         return store.add_turn(

@@ -10,9 +10,9 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Column, Text, UniqueConstraint, event, func
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, create_engine, select
+from sqlmodel import Field, Session, SQLModel, create_engine, delete, select
 
 
 def utcnow() -> datetime:
@@ -88,6 +88,16 @@ class GradeRecord(SQLModel, table=True):
     claimed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RateCounter(SQLModel, table=True):
+    """Requests per client key in one fixed window: shared by every worker through the database."""
+
+    __tablename__ = "rate_counters"
+
+    key: str = Field(primary_key=True)
+    window_start: int = Field(primary_key=True)  # unix seconds
+    hits: int = 0
 
 
 def make_engine(url: str) -> Engine:
@@ -246,7 +256,7 @@ def _mark_claimed(record: GradeRecord, worker: str) -> None:
 
 
 def count_grades(*, db: Session, status: str) -> int:
-    return len(list(db.exec(select(GradeRecord.id).where(GradeRecord.status == status))))
+    return db.exec(select(func.count()).select_from(GradeRecord).where(GradeRecord.status == status)).one()
 
 
 def save_grade(*, db: Session, record: GradeRecord, grade: dict) -> None:
@@ -255,3 +265,23 @@ def save_grade(*, db: Session, record: GradeRecord, grade: dict) -> None:
     record.status = "done"
     record.updated_at = utcnow()
     db.add(record)
+
+
+# --- rate limits ----------------------------------------------------------------------------
+
+
+def count_hit(*, db: Session, key: str, window_start: int) -> int:
+    """Add one hit to the key's window and return the window's total, atomically."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(RateCounter).values(key=key, window_start=window_start, hits=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["key", "window_start"], set_={"hits": RateCounter.hits + 1}
+    ).returning(RateCounter.hits)
+    hits = db.exec(statement).scalar_one()
+    if hits == 1:  # a new window: forget windows older than an hour
+        db.exec(delete(RateCounter).where(RateCounter.window_start < window_start - 3600))
+    db.commit()
+    return hits

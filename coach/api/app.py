@@ -5,14 +5,19 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
-from coach.api import candidate, pages
+from coach.api import candidate, ops, pages, review, review_pages
 from coach.config import Settings, get_settings
 from coach.engine import PlanError
 from coach.migrations import prepare_database
+from coach.observability import RequestContext
+from coach.ratelimit import RateLimited
 from coach.service import AnswerInFlight, InterviewService, SessionNotFound, SessionOver
 from coach.store import make_engine
 from coach.wiring import build_service
@@ -24,6 +29,8 @@ def create_app(settings: Settings | None = None, service: InterviewService | Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Routes are sync and wait on the database or the LLM: give them enough threads.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         worker = GradeWorker(app.state.service).start()
         yield
         worker.stop()
@@ -41,10 +48,15 @@ def create_app(settings: Settings | None = None, service: InterviewService | Non
     app.state.settings = settings
     app.state.service = service
     app.include_router(candidate.router)
+    app.include_router(ops.router)
     app.include_router(pages.router)
+    app.include_router(review.router)
+    app.include_router(review_pages.router)
+    app.add_middleware(SessionMiddleware, **review_pages.session_cookie_options(settings))
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parents[2] / "web" / "static"), name="static")
     _add_error_handlers(app)
-    _limit_body_size(app, settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestContext)
     return app
 
 
@@ -57,6 +69,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     }
     for exc_type, status in errors.items():
         app.add_exception_handler(exc_type, _handler(status))
+    app.add_exception_handler(RateLimited, _rate_limited)
+
+
+async def _rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
+    return JSONResponse(status_code=429, content={"detail": str(exc)}, headers={"Retry-After": str(exc.retry_after)})
 
 
 def _handler(status: int):
@@ -66,10 +83,39 @@ def _handler(status: int):
     return handle
 
 
-def _limit_body_size(app: FastAPI, limit: int) -> None:
-    @app.middleware("http")
-    async def refuse_large_bodies(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return JSONResponse(status_code=413, content={"detail": f"request body too large: at most {limit} bytes"})
-        return await call_next(request)
+class BodySizeLimit:
+    """Refuse bodies over the limit with 413, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await self._refuse(send)
+            return
+        await self.app(scope, self._counting(receive), send)
+
+    def _counting(self, receive: Receive) -> Receive:
+        received = 0
+
+        async def counted():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise TooLarge()
+            return message
+
+        return counted
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse(status_code=413, content={"detail": f"request body too large: at most {self.limit} bytes"})
+        await response({"type": "http"}, None, send)
+
+
+class TooLarge(Exception):
+    pass

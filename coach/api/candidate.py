@@ -25,6 +25,7 @@ from coach.api.schemas import (
     TrackOut,
     TurnOut,
 )
+from coach.ratelimit import limit_answers, limit_sessions
 from coach.engine import Cursor, SessionPlan, current_question
 from coach.report import build_report
 from coach.service import Accepted, AnswerResult, ReplyChunk, stage_deadline_iso
@@ -46,7 +47,7 @@ def list_tracks(kb: KnowledgeDep):
     ]
 
 
-@router.post("/sessions", status_code=201, response_model=SessionCreated)
+@router.post("/sessions", status_code=201, response_model=SessionCreated, dependencies=[Depends(limit_sessions)])
 def create_session(body: SessionCreate, service: ServiceDep):
     session, token, turns = service.start_session(
         track=body.track, seniority=body.seniority, stages=body.stages, mode=body.mode, seed=body.seed
@@ -59,6 +60,7 @@ def create_session(body: SessionCreate, service: ServiceDep):
 
 
 def accepted_answer(
+    _limit: Annotated[None, Depends(limit_answers)],
     body: AnswerIn, session: CandidateSessionDep, service: ServiceDep, settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
@@ -91,7 +93,7 @@ def stream_events(service, accepted) -> Iterator[ServerSentEvent]:
             yield ServerSentEvent(event="done", data=answer_out(service.kb, chunk).model_dump(mode="json"))
 
 
-@router.post("/sessions/{session_id}/skip", response_model=AnswerOut)
+@router.post("/sessions/{session_id}/skip", response_model=AnswerOut, dependencies=[Depends(limit_answers)])
 def skip_question(session: CandidateSessionDep, service: ServiceDep, idempotency_key: IdempotencyKey = None):
     result = service.submit_answer(
         session_id=session.id, text="(skipped)", skipped=True, idempotency_key=idempotency_key

@@ -1,0 +1,55 @@
+"""Operations: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlmodel import Session
+
+from coach import store
+from coach.api.deps import ServiceDep
+from coach.observability import GRADES_PENDING, REGISTRY
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz():
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(service: ServiceDep):
+    """The database answers and the LLM configuration is usable."""
+    checks = {"database": _database_ok(service.engine), "llm": _llm_check(service.settings)}
+    ready = checks["database"] == "ok" and checks["llm"] in ("ok", "offline")
+    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics")
+def metrics(service: ServiceDep):
+    with Session(service.engine) as db:
+        GRADES_PENDING.set(store.count_grades(db=db, status="pending") + store.count_grades(db=db, status="running"))
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def _database_ok(engine) -> str:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:  # readiness reports the failure instead of raising it
+        return f"error: {exc.__class__.__name__}"
+
+
+def _llm_check(settings) -> str:
+    if not settings.llm_enabled:
+        return "offline"
+    if settings.openai_base_url and not settings.openai_base_url.startswith(("http://", "https://")):
+        return "error: OPENAI_BASE_URL must start with http:// or https://"
+    if not settings.model:
+        return "error: COACH_MODEL is empty"
+    return "ok"

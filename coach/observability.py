@@ -1,0 +1,104 @@
+"""Metrics, structured JSON logs and a request id that ties a turn's log lines together."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import time
+import uuid
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+REGISTRY = CollectorRegistry()
+HTTP_SECONDS = Histogram(
+    "coach_http_request_seconds", "Request latency by route", ["method", "route", "status"], registry=REGISTRY,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+LLM_SECONDS = Histogram(
+    "coach_llm_call_seconds", "Latency of LLM work per answer or reply", ["purpose"], registry=REGISTRY,
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
+LLM_TOKENS = Counter("coach_llm_tokens_total", "Tokens exchanged with the LLM", ["kind"], registry=REGISTRY)
+LLM_RETRIES = Counter("coach_llm_retries_total", "LLM call retries", registry=REGISTRY)
+GRADES = Counter("coach_grades_total", "Grades completed, by scorer", ["scorer"], registry=REGISTRY)
+FALLBACKS = Counter(
+    "coach_fallbacks_total", "Work done offline because the LLM failed", ["what"], registry=REGISTRY
+)
+GRADES_PENDING = Gauge("coach_grades_pending", "Stored answers waiting for a grade", registry=REGISTRY)
+
+
+def record_grade(grade) -> None:
+    GRADES.labels(grade.scorer).inc()
+    if grade.scorer == "offline-fallback":
+        FALLBACKS.labels("grade").inc()
+    if grade.scorer != "offline":
+        LLM_SECONDS.labels("judge").observe(grade.latency_ms / 1000)
+        LLM_TOKENS.labels("prompt").inc(grade.prompt_tokens or 0)
+        LLM_TOKENS.labels("completion").inc(grade.completion_tokens or 0)
+        LLM_RETRIES.inc(grade.retries)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": request_id_var.get(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("coach")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+access_log = logging.getLogger("coach.access")
+
+
+class RequestContext:
+    """Pure ASGI middleware: request id in and out, one JSON access log line, latency by route."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex[:16]
+        token = request_id_var.set(request_id)
+        started, status = time.perf_counter(), 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
+            access_log.info(
+                "request", extra={"fields": {"method": scope["method"], "route": route, "status": status,
+                                             "ms": round(elapsed * 1000, 2)}}
+            )
+            request_id_var.reset(token)
