@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # What the judge asks for first; it steps down this list by itself when a server refuses one.
     judge_response_format: Literal["json_schema", "json_object", "prompt_only"] = "json_schema"
 
+    # A grade claimed longer ago than this is taken to belong to a dead worker and graded again.
+    grade_claim_timeout_seconds: float = Field(default=300.0, gt=0)
+
     # The interview.
     max_follow_ups: int = Field(default=1, ge=0, le=3)
     max_answer_chars: int = Field(default=20_000, ge=100)

@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -149,16 +149,16 @@ class InterviewService:
             if turns and turns[-1].role == "candidate":
                 raise AnswerInFlight("the previous answer is still being processed; retry in a moment")
             stage, question_id = current_question(self._plan(session), self._cursor(session))
-            answer = store.add_turn(
-                db=db, session_id=session_id, role="candidate", kind="skip" if skipped else "answer",
-                stage=stage, question_id=question_id, text=text, idempotency_key=idempotency_key,
-            )
-            grade = None if skipped else store.add_pending_grade(
-                db=db, turn=answer, question_text=self._question_text(question_id)
-            )
             try:
+                answer = store.add_turn(
+                    db=db, session_id=session_id, role="candidate", kind="skip" if skipped else "answer",
+                    stage=stage, question_id=question_id, text=text, idempotency_key=idempotency_key,
+                )
+                grade = None if skipped else store.add_pending_grade(
+                    db=db, turn=answer, question_text=self._question_text(question_id)
+                )
                 db.commit()  # the answer is safe from here on, whatever fails next
-            except IntegrityError as exc:
+            except IntegrityError as exc:  # the same turn number was taken by a concurrent submit
                 raise AnswerInFlight("another answer to this session arrived at the same time") from exc
         return answer, grade
 
@@ -200,7 +200,10 @@ class InterviewService:
 
     def _finish_step(self, session_id, version, step, text, offline, cursor: Cursor) -> store.Turn:
         with Session(self.engine, expire_on_commit=False) as db:
-            reply = self._add_interviewer_turn(db, session_id, step, text, offline)
+            try:
+                reply = self._add_interviewer_turn(db, session_id, step, text, offline)
+            except IntegrityError as exc:
+                raise AnswerInFlight("another worker already answered this step") from exc
             moved = db.exec(
                 update(store.InterviewSession)
                 .where(store.InterviewSession.id == session_id, store.InterviewSession.version == version)
@@ -260,10 +263,8 @@ class InterviewService:
             record = store.claim_next_pending(db=db, worker=worker, stale_before=stale)
         return self._grade_claimed(record) if record is not None else None
 
-    def _claim_timeout(self):
-        from datetime import timedelta
-
-        return timedelta(seconds=self.settings.llm_timeout_seconds * self.settings.llm_max_attempts + 60)
+    def _claim_timeout(self) -> timedelta:
+        return timedelta(seconds=self.settings.grade_claim_timeout_seconds)
 
     def _grade_claimed(self, record: store.GradeRecord) -> store.GradeRecord:
         with Session(self.engine, expire_on_commit=False) as db:
