@@ -1,5 +1,13 @@
-"""The ASGI application uvicorn serves (`coach.main:app`)."""
+"""The ASGI application uvicorn serves (`coach.main:app`), with JSON logs."""
+
+import sys
 
 from coach.api.app import create_app
+from coach.migrations import DatabaseNotMigrated
+from coach.observability import configure_logging
 
-app = create_app()
+configure_logging()
+try:
+    app = create_app()
+except DatabaseNotMigrated as exc:
+    sys.exit(f"coach: {exc}")
