@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from coach import store
 from coach.config import Settings
-from coach.engine import Cursor, SessionPlan, Step, advance, build_plan, current_question, end_early, start
+from coach.engine import PlanError, Cursor, SessionPlan, Step, advance, build_plan, current_question, end_early, start
 from coach.interviewer import Exchange, InterviewContext, Interviewer, OfflineInterviewer
 from coach.knowledge import KnowledgeBase
 from coach.observability import FALLBACKS, LLM_SECONDS, record_grade
@@ -308,14 +308,21 @@ class InterviewService:
         if question is not None:
             rubric = self.kb.rubric_for(question)
         else:
-            track = next(iter(self.kb.tracks.values()))
-            rubric = self.kb.generic_rubric(track.stage(stage))
+            rubric = self.kb.generic_rubric(self._stage(stage))
         return GradingItem(
             stage=stage, question_text=question.prompt if question else question_text, question=question,
             rubric=rubric, answer=answer, seniority=seniority,
         )
 
     # --- helpers ------------------------------------------------------------------------
+
+    def _stage(self, stage_id: str):
+        for track in self.kb.tracks.values():
+            try:
+                return track.stage(stage_id)
+            except KeyError:
+                continue
+        raise PlanError(f"unknown stage {stage_id!r}")
 
     def _say(self, step: Step, context: InterviewContext) -> tuple[str, bool]:
         pieces, offline = [], False
