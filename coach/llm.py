@@ -1,0 +1,352 @@
+"""The LLM adapter: the only module that imports `openai`.
+
+Any OpenAI-compatible Chat Completions endpoint works (OpenAI, Azure OpenAI, Ollama, vLLM,
+llama.cpp server, LM Studio). Retries live here and only here: the SDK's own `max_retries` is 0
+and tenacity retries connection errors, timeouts, 429 (except `insufficient_quota`) and 5xx with
+jittered exponential backoff that honours `Retry-After`, bounded in attempts and in total time.
+
+Every function takes its client as an argument, so tests hand it one on a mocked transport.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import httpx
+import jinja2
+import openai
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_random_exponential,
+)
+
+from coach.config import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Message = dict[str, str]
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+class LLMError(Exception):
+    """The model gave no usable reply: unreachable, refused, or out of retries.
+
+    `status` is the HTTP status when the server answered with an error, `retries` how many
+    retries were spent before giving up.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retries: int = 0, latency_ms: float = 0.0):
+        super().__init__(message)
+        self.status = status
+        self.retries = retries
+        self.latency_ms = latency_ms
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling sent explicitly on every call: servers' defaults differ (Ollama's temperature is 1.0)."""
+
+    temperature: float
+    max_tokens: int
+    seed: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Sampling":
+        return cls(temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens, seed=settings.llm_seed)
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        if self.seed is not None:
+            params["seed"] = self.seed
+        return params
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    max_seconds: float = 60.0
+    backoff_seconds: float = 0.5
+    backoff_max_seconds: float = 20.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "RetryPolicy":
+        return cls(
+            max_attempts=max(1, settings.llm_max_attempts),
+            max_seconds=settings.llm_max_retry_seconds,
+            backoff_seconds=settings.llm_backoff_seconds,
+            backoff_max_seconds=settings.llm_backoff_max_seconds,
+        )
+
+
+@dataclass
+class LLMResult:
+    """A complete reply and what it cost."""
+
+    text: str
+    model: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: float = 0.0
+    retries: int = 0
+    finish_reason: str | None = None
+
+
+def make_client(settings: Settings, http_client: httpx.Client | None = None) -> openai.OpenAI:
+    """An SDK client with explicit timeouts and no retries of its own (they live in this module)."""
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    return openai.OpenAI(
+        api_key=key or "unset",
+        base_url=settings.openai_base_url or None,
+        timeout=timeout_for(settings),
+        max_retries=0,
+        http_client=http_client,
+    )
+
+
+def timeout_for(settings: Settings) -> httpx.Timeout:
+    seconds = settings.llm_timeout_seconds
+    return httpx.Timeout(seconds, connect=min(seconds, 10.0))
+
+
+# --- prompts ----------------------------------------------------------------------------
+
+
+@lru_cache
+def _prompt_env() -> jinja2.Environment:
+    # Prompts are plain text, not HTML: no autoescape; a missing variable raises.
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PROMPTS_DIR), undefined=jinja2.StrictUndefined,
+        autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
+    )
+
+
+def render(template: str, **values: Any) -> str:
+    """Render prompts/<template>; a variable the template uses but is not given raises."""
+    return _prompt_env().get_template(template).render(**values).strip()
+
+
+def prompt_version(*templates: str, extra: str = "") -> str:
+    """A short hash of the templates' text (and `extra`), stored with every grade."""
+    digest = hashlib.sha256(extra.encode())
+    for name in templates:
+        digest.update((PROMPTS_DIR / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# --- retries -----------------------------------------------------------------------------
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Transient failures: connection errors, timeouts, 429 unless the quota is spent, 5xx."""
+    if isinstance(exc, openai.RateLimitError):
+        return not _quota_exhausted(exc)
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code >= 500
+    return isinstance(exc, (openai.APIConnectionError, httpx.TransportError))
+
+
+def _quota_exhausted(exc: openai.APIStatusError) -> bool:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    return "insufficient_quota" in (exc.code, exc.type, body.get("code"), body.get("type"))
+
+
+def retry_after_seconds(exc: BaseException | None) -> float | None:
+    """The server's requested wait, from `retry-after-ms` or `Retry-After` (seconds or an HTTP date)."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, httpx.Response):
+        return None
+    headers = response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        if value.strip().replace(".", "", 1).isdigit():
+            return float(value)
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class _Wait:
+    """Full-jitter exponential backoff, but never less than the server's Retry-After."""
+
+    def __init__(self, policy: RetryPolicy):
+        self.jitter = wait_random_exponential(multiplier=policy.backoff_seconds, max=policy.backoff_max_seconds)
+
+    def __call__(self, state: RetryCallState) -> float:
+        asked = retry_after_seconds(state.outcome.exception() if state.outcome else None) or 0.0
+        return max(self.jitter(state), asked)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    log.warning("LLM call failed (attempt %d), retrying: %s", state.attempt_number, _describe(exc))
+
+
+def with_retries(policy: RetryPolicy, call: Callable[[], T]) -> tuple[T, int]:
+    """Run `call` under the retry policy; returns its value and how many retries it took.
+
+    Raises LLMError when the call fails for good (not retryable, or out of attempts or time).
+    """
+    attempts = 0
+
+    def attempt() -> T:
+        nonlocal attempts
+        attempts += 1
+        return call()
+
+    retrying = Retrying(
+        retry=retry_if_exception(is_retryable),
+        stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.max_seconds),
+        wait=_Wait(policy),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    try:
+        return retrying(attempt), attempts - 1
+    except LLMError as exc:
+        exc.retries = attempts - 1
+        raise
+    except (openai.OpenAIError, httpx.HTTPError, ValueError) as exc:  # ValueError: a body that is not JSON
+        raise LLMError(_describe(exc), status=_status(exc), retries=attempts - 1) from exc
+
+
+def _status(exc: BaseException | None) -> int | None:
+    return exc.status_code if isinstance(exc, openai.APIStatusError) else None
+
+
+def _describe(exc: BaseException | None) -> str:
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- calls -------------------------------------------------------------------------------
+
+
+def chat(
+    client: openai.OpenAI,
+    *,
+    model: str,
+    messages: list[Message],
+    sampling: Sampling,
+    policy: RetryPolicy,
+    response_format: dict[str, Any] | None = None,
+) -> LLMResult:
+    """One complete (non-streaming) chat call, retried under `policy`."""
+    params: dict[str, Any] = {"model": model, "messages": messages, **sampling.params()}
+    if response_format is not None:
+        params["response_format"] = response_format
+    started = time.perf_counter()
+    try:
+        completion, retries = with_retries(policy, lambda: client.chat.completions.create(**params))
+    except LLMError as exc:
+        exc.latency_ms = _since(started)
+        raise
+    if not completion.choices:
+        raise LLMError("the model returned no choices", retries=retries, latency_ms=_since(started))
+    choice = completion.choices[0]
+    usage = completion.usage
+    return LLMResult(
+        text=choice.message.content or "",
+        model=completion.model or model,
+        prompt_tokens=usage.prompt_tokens if usage else None,
+        completion_tokens=usage.completion_tokens if usage else None,
+        latency_ms=_since(started),
+        retries=retries,
+        finish_reason=choice.finish_reason,
+    )
+
+
+@dataclass
+class ChatStream:
+    """A streaming chat call: iterate for the text as it arrives; `result` is set once it ends.
+
+    Failures before the first piece of text are retried under the policy; once text has been
+    handed out a broken stream raises LLMError (the caller has already shown that text).
+    """
+
+    client: openai.OpenAI
+    model: str
+    messages: list[Message]
+    sampling: Sampling
+    policy: RetryPolicy
+    result: LLMResult | None = field(default=None, init=False)
+
+    def __iter__(self) -> Iterator[str]:
+        started = time.perf_counter()
+        try:
+            (stream, chunks, first), retries = with_retries(self.policy, self._open)
+        except LLMError as exc:
+            exc.latency_ms = _since(started)
+            raise
+        pieces, usage, model, finish = [first], None, self.model, None
+        try:
+            yield first
+            for chunk in chunks:
+                model = chunk.model or model
+                usage = chunk.usage or usage
+                text, finish = _delta(chunk), _finish(chunk) or finish
+                if text:
+                    pieces.append(text)
+                    yield text
+        except (openai.OpenAIError, httpx.HTTPError, ValueError) as exc:
+            raise LLMError(f"the stream broke: {_describe(exc)}", retries=retries, latency_ms=_since(started)) from exc
+        finally:
+            stream.close()
+        self.result = LLMResult(
+            text="".join(pieces), model=model,
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            latency_ms=_since(started), retries=retries, finish_reason=finish,
+        )
+
+    def _open(self):
+        """Start the stream and read up to its first text, so a failure here can be retried."""
+        stream = self.client.chat.completions.create(
+            model=self.model, messages=self.messages, stream=True,
+            stream_options={"include_usage": True}, **self.sampling.params(),
+        )
+        chunks = iter(stream)
+        try:
+            for chunk in chunks:
+                text = _delta(chunk)
+                if text:
+                    return stream, chunks, text
+        except BaseException:
+            stream.close()
+            raise
+        stream.close()
+        raise LLMError("the model returned an empty reply")
+
+
+def stream_chat(
+    client: openai.OpenAI, *, model: str, messages: list[Message], sampling: Sampling, policy: RetryPolicy
+) -> ChatStream:
+    return ChatStream(client=client, model=model, messages=messages, sampling=sampling, policy=policy)
+
+
+def _delta(chunk) -> str:
+    return (chunk.choices[0].delta.content or "") if chunk.choices else ""
+
+
+def _finish(chunk) -> str | None:
+    return chunk.choices[0].finish_reason if chunk.choices else None
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,77 @@
+"""The LLM interviewer: the model phrases each step the engine decides, streamed as it writes.
+
+It is told one step at a time (greet, ask this question, probe this missed point, move to the
+next stage, close) and sees only the last few turns, never the rubric's scores or model answers.
+Any failure raises, and the service carries on with the offline interviewer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from coach import llm
+from coach.config import Settings
+from coach.engine import Step
+from coach.interviewer import InterviewContext
+from coach.knowledge import KnowledgeBase
+
+SYSTEM_TEMPLATE = "interviewer_system.j2"
+TURN_TEMPLATE = "interviewer_turn.j2"
+MAX_TURN_CHARS = 1500  # each recent turn is clipped: a compact history, not the transcript
+
+
+class LLMInterviewer:
+    name = "llm"
+
+    def __init__(self, client, settings: Settings, kb: KnowledgeBase):
+        self.client = client
+        self.kb = kb
+        self.model = settings.model
+        self.sampling = llm.Sampling.from_settings(settings)
+        self.policy = llm.RetryPolicy.from_settings(settings)
+
+    def reply(self, step: Step, context: InterviewContext) -> Iterator[str]:
+        stream = llm.stream_chat(
+            self.client, model=self.model, messages=self.messages(step, context),
+            sampling=self.sampling, policy=self.policy,
+        )
+        started = False
+        try:
+            for piece in stream:
+                started = True
+                yield piece
+        except llm.LLMError:
+            if started:  # the offline interviewer's words follow what was shown: start a new paragraph
+                yield "\n\n"
+            raise
+
+    def messages(self, step: Step, context: InterviewContext) -> list[dict]:
+        """The stable system prompt first, then one user message: recent turns and this step."""
+        track = self.kb.track(context.track)
+        system = llm.render(SYSTEM_TEMPLATE, track=track.title, seniority=context.seniority)
+        turn = llm.render(TURN_TEMPLATE, track=track.title, seniority=context.seniority, **self._step_values(step, context))
+        return [{"role": "system", "content": system}, {"role": "user", "content": turn}]
+
+    def _step_values(self, step: Step, context: InterviewContext) -> dict:
+        question = self.kb.questions.get(step.question_id) if step.question_id else None
+        stage = self.kb.track(context.track).stage(step.stage) if step.stage else None
+        follow_up = next((f for f in question.follow_ups if f.point == step.point), None) if question else None
+        point = next((p for p in question.key_points if p.id == step.point), None) if question else None
+        return {
+            "kind": step.kind,
+            "opening": context.opening,
+            "timed_out": step.timed_out,
+            "new_stage": step.new_stage,
+            "stage_title": stage.title if stage else "",
+            "stage_summary": stage.summary if stage else "",
+            "question": question.prompt if question else "",
+            "point": point.text if point else "",
+            "suggestion": follow_up.prompt if follow_up else "",
+            "recent": [
+                {"role": e.role, "text": _clip(e.text)} for e in context.recent
+            ],
+        }
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TURN_CHARS else text[:MAX_TURN_CHARS] + " [...]"
