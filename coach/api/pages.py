@@ -1,0 +1,291 @@
+"""The candidate's web pages: start, chat, report, history.
+
+Thin on purpose: the service runs the interview and the JSON API's assemblers shape the data;
+these routes pick a template and authorize by the sessions this browser remembers. A browser
+remembers a session as id -> token in a signed HttpOnly cookie; the chat page hands the
+candidate's own token to its script for the JSON API calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeSerializer
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+
+from coach import store
+from coach.api.candidate import report_out, session_out, transcript
+from coach.api.deps import DbDep, KnowledgeDep, ServiceDep, SettingsDep
+from coach.config import Settings
+from coach.engine import PlanError
+
+WEB_DIR = FsPath(__file__).resolve().parents[2] / "web"
+COOKIE = "coach_sessions"
+REMEMBERED = 30  # sessions a browser keeps; the signed cookie stays well under 4 KB
+TRACK = "backend-developer"
+
+router = APIRouter(include_in_schema=False)
+_markdown = MarkdownIt("commonmark", {"html": False})
+
+
+# --- template filters -----------------------------------------------------------------------
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Interviewer text as Markdown; raw HTML is not allowed, so the output is safe."""
+    return Markup(_markdown.render(text or ""))
+
+
+def highlight(text: str, quotes=(), mistakes=()) -> Markup:
+    """`text` escaped, with every exact occurrence of a quote wrapped in <mark>.
+
+    Matches are found on the raw text and each piece is escaped on its own, which is the
+    same as escaping first and marking the escaped quotes, without entities split by a mark.
+    """
+    spans = sorted(_occurrences(text, quotes, "evidence") + _occurrences(text, mistakes, "mistake"))
+    out, position = [], 0
+    for start, end, kind in spans:
+        if start < position:  # overlaps a span already marked
+            start = position
+        if start >= end:
+            continue
+        out.append(escape(text[position:start]))
+        out.append(Markup('<mark class="{}">{}</mark>').format(kind, text[start:end]))
+        position = end
+    out.append(escape(text[position:]))
+    return Markup("").join(out)
+
+
+def _occurrences(text: str, quotes, kind: str) -> list[tuple[int, int, str]]:
+    found = []
+    for quote in {q.strip() for q in quotes if q and q.strip()}:
+        start = text.find(quote)
+        while start != -1:
+            found.append((start, start + len(quote), kind))
+            start = text.find(quote, start + len(quote))
+    return found
+
+
+def scorer_label(grade) -> str:
+    if grade.scorer == "llm":
+        return f"LLM ({grade.model})" if grade.model else "LLM"
+    if grade.scorer == "offline-fallback":
+        return "offline rubric scorer (the LLM was unavailable)"
+    return "offline rubric scorer"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=True, undefined=StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters.update(markdown=render_markdown, highlight=highlight, scorer_label=scorer_label)
+    env.globals["signal_names"] = {"strong_yes": "Strong yes", "yes": "Yes", "no": "No", "strong_no": "Strong no"}
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+# --- the sessions this browser holds --------------------------------------------------------
+
+
+def _signer(settings: Settings) -> URLSafeSerializer:
+    return URLSafeSerializer(settings.secret_key.get_secret_value(), salt="coach.browser-sessions")
+
+
+def browser_sessions(request: Request, settings: SettingsDep) -> dict[str, str]:
+    """id -> token for the sessions started in this browser, oldest first."""
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return {}
+    try:
+        return {str(i): str(t) for i, t in _signer(settings).loads(raw)}
+    except (BadSignature, TypeError, ValueError):
+        return {}
+
+
+HeldDep = Annotated[dict[str, str], Depends(browser_sessions)]
+
+
+def remember(response: Response, request: Request, settings: Settings, held: dict, session_id: str, token: str):
+    pairs = [[i, t] for i, t in held.items() if i != session_id][-(REMEMBERED - 1):] + [[session_id, token]]
+    response.set_cookie(
+        COOKIE, _signer(settings).dumps(pairs), max_age=365 * 24 * 3600, httponly=True, samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def owned_session(session_id: Annotated[str, Path(max_length=64)], held: HeldDep, db: DbDep):
+    """The session if this browser started it, else None (the route answers with a 404 page)."""
+    return store.get_session_for_token(db=db, session_id=session_id, token=held.get(session_id))
+
+
+OwnedDep = Annotated[store.InterviewSession | None, Depends(owned_session)]
+
+
+def not_found(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "not_found.html", {}, status_code=404)
+
+
+# --- start ----------------------------------------------------------------------------------
+
+
+def grading_note(service, settings: Settings) -> dict:
+    llm = settings.llm_enabled and getattr(service.scorer, "name", "offline") != "offline"
+    return {"llm": llm, "model": settings.effective_judge_model if llm else None}
+
+
+def start_context(service, settings: Settings, held: dict, **form) -> dict:
+    track = service.kb.track(TRACK)
+    chosen = {
+        "seniority": "middle", "mode": "coach", "stages": list(track.default_stages), "error": None, **form,
+    }
+    return {"track": track, "grading": grading_note(service, settings), "held": len(held), **chosen}
+
+
+@router.get("/", response_class=HTMLResponse)
+def start_page(request: Request, service: ServiceDep, settings: SettingsDep, held: HeldDep):
+    return templates.TemplateResponse(request, "start.html", start_context(service, settings, held))
+
+
+@router.post("/sessions")
+def start_from_form(
+    request: Request, service: ServiceDep, settings: SettingsDep, held: HeldDep,
+    seniority: Annotated[str, Form(max_length=32)] = "middle",
+    mode: Annotated[str, Form(max_length=32)] = "coach",
+    stages: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies form defaults
+):
+    form = {"seniority": seniority, "mode": mode, "stages": stages}
+    try:
+        if not stages:
+            raise PlanError("Choose at least one stage.")
+        if mode not in ("coach", "interview"):
+            raise PlanError("Choose coach or interview mode.")
+        session, token, _ = service.start_session(
+            track=TRACK, seniority=seniority, stages=stages, mode=mode
+        )
+    except PlanError as exc:
+        context = start_context(service, settings, held, error=str(exc), **form)
+        return templates.TemplateResponse(request, "start.html", context, status_code=422)
+    response = RedirectResponse(f"/s/{session.id}", status_code=303)
+    remember(response, request, settings, held, session.id, token)
+    return response
+
+
+# --- chat -----------------------------------------------------------------------------------
+
+
+def stage_list(kb, session: store.InterviewSession) -> list:
+    track = kb.track(session.track)
+    return [track.stage(s["stage"]) for s in session.plan["stages"]]
+
+
+def turn_items(kb, session: store.InterviewSession, db) -> list[dict]:
+    """The transcript, each interviewer turn that opens a stage marked with that stage."""
+    stages = stage_list(kb, session)
+    numbers = {s.id: n for n, s in enumerate(stages, start=1)}
+    items, current = [], None
+    for turn in transcript(db, session):
+        opens = turn.role == "interviewer" and turn.stage is not None and turn.stage != current
+        current = turn.stage or current
+        items.append({
+            "turn": turn,
+            "opens": stages[numbers[turn.stage] - 1] if opens else None,
+            "number": numbers.get(turn.stage),
+        })
+    return items
+
+
+@router.get("/s/{session_id}", response_class=HTMLResponse)
+def chat_page(request: Request, session: OwnedDep, service: ServiceDep, db: DbDep, held: HeldDep):
+    if session is None:
+        return not_found(request)
+    service.resume_interrupted(session.id)  # a step a crash left half done is finished first
+    db.refresh(session)
+    context = {
+        "session": session_out(service.kb, db, session), "token": held[session.id],
+        "stages": stage_list(service.kb, session), "items": turn_items(service.kb, session, db),
+        "grading": grading_note(service, service.settings),
+    }
+    return templates.TemplateResponse(request, "chat.html", context)
+
+
+@router.get("/s/{session_id}/turns", response_class=HTMLResponse)
+def turns_fragment(request: Request, session: OwnedDep, service: ServiceDep, db: DbDep, after: int = -1):
+    """The transcript's turns after `after` (a seq), as the <li> items the chat page shows."""
+    if session is None:
+        return not_found(request)
+    items = [i for i in turn_items(service.kb, session, db) if i["turn"].seq > after]
+    return templates.TemplateResponse(request, "_turns.html", {"items": items})
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def exchanges(items: list[dict]) -> list[dict]:
+    """Each answer with what the interviewer asked just before it."""
+    pairs, asked = [], None
+    for item in items:
+        if item["turn"].role == "interviewer":
+            asked = item
+        else:
+            pairs.append({"asked": asked, "answer": item["turn"], "grade": item["turn"].grade})
+    return pairs
+
+
+@router.get("/s/{session_id}/report", response_class=HTMLResponse)
+def report_page(request: Request, session: OwnedDep, service: ServiceDep, db: DbDep):
+    if session is None:
+        return not_found(request)
+    if session.status == "active":
+        return RedirectResponse(f"/s/{session.id}", status_code=303)
+    for record in store.list_grades(db=db, session_id=session.id):
+        if record.status in ("pending", "running"):
+            service.grade_now(record.id)
+    db.expire_all()
+    context = {
+        "session": session_out(service.kb, db, session), "report": report_out(service.kb, db, session),
+        "stages": stage_list(service.kb, session), "exchanges": exchanges(turn_items(service.kb, session, db)),
+    }
+    return templates.TemplateResponse(request, "report.html", context)
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+def past_sessions(service, db, held: dict) -> list[dict]:
+    """The sessions this browser holds, oldest first, each with its report once it has ended."""
+    rows = []
+    for session_id, token in held.items():
+        session = store.get_session_for_token(db=db, session_id=session_id, token=token)
+        if session is None:
+            continue
+        report = report_out(service.kb, db, session) if session.status != "active" else None
+        rows.append({"session": session, "stages": stage_list(service.kb, session), "report": report})
+    return sorted(rows, key=lambda r: r["session"].created_at)
+
+
+def criterion_trends(rows: list[dict]) -> list[dict]:
+    """For each criterion: its score in every ended session (None where it was not graded)."""
+    ended = [r["report"] for r in rows if r["report"] is not None]
+    names = {c.id: c.name for report in ended for c in report.criteria}
+    trends = []
+    for criterion_id, name in sorted(names.items(), key=lambda kv: kv[1]):
+        scores = [next((c.score for c in r.criteria if c.id == criterion_id), None) for r in ended]
+        known = [s for s in scores if s is not None]
+        trends.append({"id": criterion_id, "name": name, "scores": scores, "first": known[0], "last": known[-1]})
+    return trends
+
+
+@router.get("/history", response_class=HTMLResponse)
+def history_page(request: Request, service: ServiceDep, db: DbDep, held: HeldDep):
+    rows = past_sessions(service, db, held)
+    context = {"rows": rows, "trends": criterion_trends(rows), "ended": sum(r["report"] is not None for r in rows)}
+    return templates.TemplateResponse(request, "history.html", context)
