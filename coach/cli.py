@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.set_defaults(run=_grade)
 
     evaluate = commands.add_parser("eval", help="measure the grader against human labels in a JSONL file")
-    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("file", type=Path, nargs="?")
+    evaluate.add_argument("--from-reviews", action="store_true",
+                          help="measure the stored grades against the reviewers' overrides instead of a file")
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluate.set_defaults(run=_eval)
 
@@ -43,10 +45,29 @@ def _parser() -> argparse.ArgumentParser:
     check = knowledge.add_parser("check", help="validate knowledge/ and print its counts")
     check.set_defaults(run=_knowledge_check)
 
+    _reviewer_commands(commands)
+
     db = commands.add_parser("db", help="the database").add_subparsers(title="commands")
     upgrade = db.add_parser("upgrade", help="apply the migrations")
     upgrade.set_defaults(run=_db_upgrade)
     return parser
+
+
+def _reviewer_commands(commands) -> None:
+    from coach import reviewers
+
+    group = commands.add_parser("reviewers", help="reviewer accounts").add_subparsers(title="commands")
+    add = group.add_parser("add", help="create a reviewer account and print its generated password")
+    add.add_argument("email")
+    add.add_argument("--password-prompt", action="store_true", help="type the password instead of generating one")
+    add.set_defaults(run=reviewers.cli_add)
+    group.add_parser("list", help="list the reviewer accounts").set_defaults(run=reviewers.cli_list)
+    remove = group.add_parser("remove", help="delete a reviewer account and its API tokens")
+    remove.add_argument("email")
+    remove.set_defaults(run=reviewers.cli_remove)
+    token = group.add_parser("token", help="issue an API token for /api/review/* (shown once)")
+    token.add_argument("email")
+    token.set_defaults(run=reviewers.cli_token)
 
 
 def _serve(args) -> int:
@@ -108,9 +129,15 @@ def _grader():
 
 
 def _grade(args) -> int:
+    from coach.engine import PlanError
+
     grade_one = _grader()
-    for row in _read_jsonl(args.file, ("stage", "question", "answer")):
-        grade = grade_one(row["stage"], row["question"], row["answer"])
+    for number, row in enumerate(_read_jsonl(args.file, ("stage", "question", "answer")), start=1):
+        try:
+            grade = grade_one(row["stage"], row["question"], row["answer"])
+        except PlanError as exc:
+            print(f"{args.file}: line {number}: {exc}", file=sys.stderr)
+            return 1
         print(json.dumps({**row, "grade": grade.model_dump(mode="json")}), flush=True)
     return 0
 
@@ -118,14 +145,21 @@ def _grade(args) -> int:
 def _eval(args) -> int:
     from coach.evaluation import agreement
 
-    grade_one = _grader()
-    rows = _read_jsonl(args.file, ("stage", "question", "answer", "label"))
-    scored = [{**row, "score": grade_one(row["stage"], row["question"], row["answer"]).overall} for row in rows]
-    figures = agreement(scored)
+    if args.from_reviews:
+        from coach.reviewers import calibration_rows
+
+        figures, grader = agreement(calibration_rows()), "stored grades against reviewers' scores"
+    elif args.file is None:
+        raise SystemExit("coach eval: give a JSONL FILE of labelled answers, or --from-reviews")
+    else:
+        grade_one = _grader()
+        rows = _read_jsonl(args.file, ("stage", "question", "answer", "label"))
+        scored = [{**row, "score": grade_one(row["stage"], row["question"], row["answer"]).overall} for row in rows]
+        figures, grader = agreement(scored), _grading_label(get_settings())
     if args.json:
         print(json.dumps(figures.model_dump()))
     else:
-        print(_format_agreement(figures, _grading_label(get_settings())))
+        print(_format_agreement(figures, grader))
     return 0
 
 

@@ -67,3 +67,10 @@ def test_eval_prints_readable_figures(capsys):
     assert main(["eval", str(CALIBRATION)]) == 0
     out = capsys.readouterr().out
     assert "Spearman" in out and "pairwise ranking accuracy" in out and "mean absolute error" in out
+
+
+def test_grade_refuses_an_unknown_stage_naming_the_line(tmp_path, capsys):
+    source = tmp_path / "answers.jsonl"
+    source.write_text(json.dumps({"stage": "tea_break", "question": "Milk first?", "answer": "Always."}))
+    assert main(["grade", str(source)]) == 1
+    assert "line 1" in capsys.readouterr().err

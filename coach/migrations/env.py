@@ -1,6 +1,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
+import coach.review_store  # noqa: F401
 import coach.store  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 engine = context.config.attributes["engine"]

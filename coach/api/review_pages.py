@@ -1,0 +1,360 @@
+"""The reviewer's pages under /review: login, sessions, scored transcripts, overrides, insights, exports.
+
+A reviewer logs in with email and password; the login lives in Starlette's signed session cookie
+(HttpOnly, SameSite=lax, scoped to /review). Every form that changes something carries the
+session's CSRF token in a hidden field, checked before anything is written. The data comes from
+the same assemblers as the review JSON API (coach.api.review), so pages and API agree.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path as FsPath
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
+from fastapi.responses import RedirectResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+from pydantic import ValidationError
+
+from coach import review_store, reviewers, store
+from coach.api.deps import DbDep
+from coach.api.review import (
+    OverrideIn,
+    ReviewSessionOut,
+    export_csv,
+    export_json,
+    export_markdown,
+    insights_out,
+    reviewed_session,
+    save_comment,
+    save_override,
+    session_transcript,
+)
+from coach.config import Settings
+from coach.review_store import Reviewer, SessionFilters
+
+WEB_DIR = FsPath(__file__).resolve().parents[2] / "web"
+COOKIE = "coach_review"
+LOGIN_HOURS = 8
+
+router = APIRouter(prefix="/review", include_in_schema=False)
+
+
+def session_cookie_options(settings: Settings) -> dict:
+    """Options for Starlette's SessionMiddleware (added in create_app)."""
+    local = settings.environment == "development" or settings.host in ("127.0.0.1", "localhost", "::1")
+    return {
+        "secret_key": settings.secret_key.get_secret_value(),
+        "session_cookie": COOKIE,
+        "max_age": LOGIN_HOURS * 3600,
+        "path": "/review",
+        "same_site": "lax",
+        "https_only": not local,
+    }
+
+
+# --- template filters -----------------------------------------------------------------------
+
+
+def highlight(text: str, quotes=(), mistakes=()) -> Markup:
+    """`text` escaped, with each exact occurrence of a quote wrapped in <mark>.
+
+    Spans are found on the raw text and every piece is escaped on its own, so no entity is
+    split by a mark and nothing from the answer is ever markup.
+    """
+    spans = sorted(_occurrences(text, quotes, "evidence") + _occurrences(text, mistakes, "mistake"))
+    out, position = [], 0
+    for start, end, kind in spans:
+        start = max(start, position)
+        if start >= end:
+            continue
+        out.append(escape(text[position:start]))
+        out.append(Markup('<mark class="{}">{}</mark>').format(kind, text[start:end]))
+        position = end
+    out.append(escape(text[position:]))
+    return Markup("").join(out)
+
+
+def _occurrences(text: str, quotes, kind: str) -> list[tuple[int, int, str]]:
+    found = []
+    for quote in {q.strip() for q in quotes if q and q.strip()}:
+        start = text.find(quote)
+        while start != -1:
+            found.append((start, start + len(quote), kind))
+            start = text.find(quote, start + len(quote))
+    return found
+
+
+def score_text(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
+def when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "–"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=True, undefined=StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters.update(highlight=highlight, score=score_text, when=when)
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+# --- login and CSRF -------------------------------------------------------------------------
+
+
+def _login_redirect(request: Request) -> HTTPException:
+    target = "/review/sessions"
+    if request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = "/review/login?" + urlencode({"next": target})
+    return HTTPException(status_code=303, detail="log in first", headers={"Location": location})
+
+
+def page_reviewer(request: Request, db: DbDep) -> Reviewer:
+    """The logged-in reviewer; anyone else is sent to the login page."""
+    reviewer_id = request.session.get("reviewer_id")
+    reviewer = db.get(Reviewer, reviewer_id) if isinstance(reviewer_id, int) else None
+    if reviewer is None:
+        raise _login_redirect(request)
+    return reviewer
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def checked_csrf(request: Request, csrf_token: Annotated[str | None, Form()] = None) -> None:
+    expected = request.session.get("csrf")
+    if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
+        raise HTTPException(status_code=403, detail="the form has expired or did not come from this site; reload it")
+
+
+ReviewerDep = Annotated[Reviewer, Depends(page_reviewer)]
+CsrfDep = Annotated[None, Depends(checked_csrf)]
+SessionIdPath = Annotated[str, Path(max_length=64)]
+
+
+def render(request: Request, name: str, reviewer: Reviewer | None, status_code: int = 200, **context):
+    context.update(reviewer=reviewer, csrf=csrf_token(request), flash=request.session.pop("flash", None))
+    return templates.TemplateResponse(request, f"review/{name}", context, status_code=status_code)
+
+
+def flash(request: Request, text: str, kind: str = "ok") -> None:
+    request.session["flash"] = {"kind": kind, "text": text}
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the reviewer area: never an open redirect."""
+    if target and target.startswith("/review/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/review/sessions"
+
+
+@router.get("/login")
+def login_page(request: Request, db: DbDep, next: str | None = None):
+    if isinstance(request.session.get("reviewer_id"), int) and db.get(Reviewer, request.session["reviewer_id"]):
+        return see_other(_safe_next(next))
+    return render(request, "login.html", None, next=_safe_next(next), error=None, email="")
+
+
+@router.post("/login")
+def login(
+    request: Request, db: DbDep, _csrf: CsrfDep,
+    email: Annotated[str, Form(max_length=320)], password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str | None, Form()] = None,
+):
+    client = request.client.host if request.client else "unknown"
+    try:
+        reviewer = reviewers.authenticate(db=db, email=email, password=password, client=client)
+    except reviewers.ReviewerError as exc:
+        status = 429 if isinstance(exc, reviewers.LoginThrottled) else 401
+        return render(request, "login.html", None, status, next=_safe_next(next), error=str(exc), email=email)
+    request.session.clear()  # a fresh login gets a fresh CSRF token
+    request.session["reviewer_id"] = reviewer.id
+    return see_other(_safe_next(next))
+
+
+@router.post("/logout")
+def logout(request: Request, _reviewer: ReviewerDep, _csrf: CsrfDep):
+    request.session.clear()
+    return see_other("/review/login")
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+@router.get("")
+def review_home(_reviewer: ReviewerDep):
+    return see_other("/review/sessions")
+
+
+def filters_from_query(request: Request) -> tuple[SessionFilters, str | None]:
+    """Filters from the query string; an empty form field means no filter."""
+    raw = {key: value for key, value in request.query_params.items() if value.strip()}
+    try:
+        return SessionFilters.model_validate(raw), None
+    except ValidationError as exc:
+        fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
+        return SessionFilters(), f"ignored the filters, some values were not valid: {fields}"
+
+
+def _query_string(filters: SessionFilters, **changes) -> str:
+    values = filters.model_dump(exclude_defaults=True, mode="json") | changes
+    return urlencode({k: v for k, v in values.items() if v is not None and v != ""})
+
+
+@router.get("/sessions")
+def sessions_page(request: Request, reviewer: ReviewerDep, db: DbDep):
+    filters, error = filters_from_query(request)
+    page = review_store.list_sessions(db=db, filters=filters)
+
+    def sort_link(column: str) -> str:
+        order = "asc" if filters.sort == column and filters.order == "desc" else "desc"
+        return "?" + _query_string(filters, sort=column, order=order, page=1)
+
+    return render(
+        request, "sessions.html", reviewer, filters=filters, page=page, error=error,
+        choices=review_store.filter_choices(db=db), sort_link=sort_link,
+        page_link=lambda number: "?" + _query_string(filters, page=number),
+    )
+
+
+def answer_quotes(transcript: ReviewSessionOut) -> dict[str | None, dict[str, list[str]]]:
+    """question id -> the evidence and mistake quotes of its grades (a follow-up's grade covers
+    the whole exchange on its question, so its quotes may sit in an earlier answer)."""
+    quotes: dict[str | None, dict[str, list[str]]] = {}
+    for turn in transcript.turns:
+        if turn.grade is None:
+            continue
+        entry = quotes.setdefault(turn.question_id, {"evidence": [], "mistakes": []})
+        entry["evidence"] += [q for c in turn.grade.criteria for q in c.evidence]
+        entry["mistakes"] += [q for m in turn.grade.mistakes for q in (m.get("evidence") or [])]
+    return quotes
+
+
+@router.get("/sessions/{session_id}")
+def session_page(request: Request, reviewer: ReviewerDep, db: DbDep, session_id: SessionIdPath):
+    transcript = session_transcript(db, reviewed_session(db, session_id))
+    return render(request, "session.html", reviewer, t=transcript, quotes=answer_quotes(transcript))
+
+
+@router.post("/grades/{grade_id}/override")
+def override_from_form(
+    request: Request, reviewer: ReviewerDep, _csrf: CsrfDep, db: DbDep, grade_id: int,
+    score: Annotated[str, Form()], comment: Annotated[str, Form(max_length=5000)] = "",
+    criterion: Annotated[str, Form(max_length=200)] = "",
+):
+    grade = store.get_grade(db=db, grade_id=grade_id)
+    if grade is None:
+        raise HTTPException(status_code=404, detail="grade not found")
+    back = f"/review/sessions/{grade.session_id}#grade-{grade.id}"
+    try:
+        body = OverrideIn(criterion=criterion or None, score=score, comment=comment)
+        save_override(db, grade.id, body, reviewer)
+    except ValidationError as exc:
+        flash(request, "The override was not saved: " + "; ".join(e["msg"] for e in exc.errors()), "error")
+    except HTTPException as exc:
+        flash(request, f"The override was not saved: {exc.detail}", "error")
+    else:
+        flash(request, "Override saved; the machine's score is kept beside it.")
+    return see_other(back)
+
+
+@router.post("/turns/{turn_id}/comments")
+def comment_from_form(
+    request: Request, reviewer: ReviewerDep, _csrf: CsrfDep, db: DbDep, turn_id: int,
+    text: Annotated[str, Form(max_length=5000)] = "",
+):
+    turn = db.get(store.Turn, turn_id)
+    if turn is None:
+        raise HTTPException(status_code=404, detail="answer not found")
+    if text.strip():
+        save_comment(db, turn.id, text, reviewer)
+        flash(request, "Comment added.")
+    else:
+        flash(request, "An empty comment was not saved.", "error")
+    return see_other(f"/review/sessions/{turn.session_id}#turn-{turn.id}")
+
+
+@router.post("/sessions/{session_id}/reviewed")
+def reviewed_from_form(
+    request: Request, _reviewer: ReviewerDep, _csrf: CsrfDep, db: DbDep, session_id: SessionIdPath,
+    reviewed: Annotated[str, Form()] = "true",
+):
+    session = reviewed_session(db, session_id)
+    review_store.set_reviewed(db=db, session=session, reviewed=reviewed == "true")
+    db.commit()
+    flash(request, "Marked reviewed." if session.reviewed else "Marked not reviewed.")
+    return see_other(f"/review/sessions/{session.id}")
+
+
+# --- insights and exports -------------------------------------------------------------------
+
+
+def bar_chart(values: dict, *, width: int = 260, height: int = 120, label: str = "") -> dict:
+    """Geometry for a server-rendered SVG bar chart of label -> count."""
+    top = max(values.values(), default=0) or 1
+    slot = width / max(1, len(values))
+    bars = []
+    for i, (name, value) in enumerate(values.items()):
+        h = round((height - 20) * value / top, 1)
+        bars.append({"label": str(name), "value": value, "x": round(i * slot + slot * 0.15, 1),
+                     "y": round(height - 16 - h, 1), "w": round(slot * 0.7, 1), "h": h,
+                     "cx": round(i * slot + slot / 2, 1)})
+    return {"width": width, "height": height, "bars": bars, "label": label}
+
+
+def hbar_chart(items: list[dict], *, width: int = 520, row: int = 22) -> dict:
+    """Geometry for a horizontal bar chart of the top mistakes."""
+    top = max((item["count"] for item in items), default=0) or 1
+    bars = [
+        {"label": item["name"], "value": item["count"], "y": i * row, "w": round(280 * item["count"] / top, 1)}
+        for i, item in enumerate(items)
+    ]
+    return {"width": width, "height": max(row, row * len(items)), "bars": bars, "row": row}
+
+
+@router.get("/insights")
+def insights_page(request: Request, reviewer: ReviewerDep, db: DbDep):
+    data = insights_out(db)
+    charts = {
+        "stages": {stage: bar_chart(h, label=f"{stage}: overall scores") for stage, h in data.by_stage.items()},
+        "criteria": {name: bar_chart(h, label=f"{name}: scores") for name, h in data.by_criterion.items()},
+        "mistakes": hbar_chart(data.mistakes),
+        "changes": bar_chart({f"{d:+d}" if d else "0": n for d, n in data.overrides["by_change"].items()},
+                             width=360, label="override size (reviewer − machine)"),
+    }
+    return render(request, "insights.html", reviewer, data=data, charts=charts)
+
+
+@router.get("/sessions/{session_id}/export.md")
+def markdown_download(_reviewer: ReviewerDep, db: DbDep, session_id: SessionIdPath):
+    return export_markdown(session_transcript(db, reviewed_session(db, session_id)))
+
+
+@router.get("/sessions/{session_id}/export.json")
+def json_download(_reviewer: ReviewerDep, db: DbDep, session_id: SessionIdPath):
+    return export_json(session_transcript(db, reviewed_session(db, session_id)))
+
+
+@router.get("/export/grades.csv")
+def csv_download(_reviewer: ReviewerDep, db: DbDep):
+    return export_csv(db)

@@ -1,0 +1,442 @@
+"""Storage for the reviewer's workspace: accounts, tokens, overrides, comments, login throttle.
+
+The machine's grades in `grades` are never changed here: an override is a new row that keeps the
+machine's score beside the reviewer's, so the table is also the audit trail. The effective score of
+a grade (or one of its criteria) is the latest override, else the machine's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field as PydanticField
+from sqlalchemy import Column, Text, delete, func, nulls_last
+from sqlmodel import Field, Session, SQLModel, select
+
+from coach.store import GradeRecord, InterviewSession, Turn, utcnow
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+class Reviewer(SQLModel, table=True):
+    __tablename__ = "reviewers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True, max_length=320)
+    password_hash: str
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class ReviewerToken(SQLModel, table=True):
+    __tablename__ = "reviewer_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reviewer_id: int = Field(foreign_key="reviewers.id", index=True)
+    token_hash: str = Field(index=True, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+
+
+class Override(SQLModel, table=True):
+    __tablename__ = "overrides"
+
+    id: int | None = Field(default=None, primary_key=True)
+    grade_id: int = Field(foreign_key="grades.id", index=True)
+    session_id: str = Field(foreign_key="sessions.id", index=True)
+    criterion: str | None = None  # None: the overall score
+    machine_score: float | None = None  # what the grader gave, kept beside the reviewer's score
+    score: float
+    comment: str = Field(sa_column=Column(Text, nullable=False))
+    reviewer: str  # the reviewer's email, kept as text so the trail outlives the account
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewComment(SQLModel, table=True):
+    __tablename__ = "comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(foreign_key="sessions.id", index=True)
+    turn_id: int = Field(foreign_key="turns.id", index=True)
+    grade_id: int | None = Field(default=None, foreign_key="grades.id")
+    reviewer: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginFailure(SQLModel, table=True):
+    __tablename__ = "login_failures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True)  # a hash of email + client, never the raw email
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# --- reviewers and tokens -------------------------------------------------------------------
+
+
+def get_reviewer_by_email(*, db: Session, email: str) -> Reviewer | None:
+    return db.exec(select(Reviewer).where(Reviewer.email == email)).first()
+
+
+def list_reviewers(*, db: Session) -> list[Reviewer]:
+    return list(db.exec(select(Reviewer).order_by(Reviewer.email)))
+
+
+def delete_reviewer(*, db: Session, reviewer: Reviewer) -> None:
+    db.execute(delete(ReviewerToken).where(ReviewerToken.reviewer_id == reviewer.id))
+    db.delete(reviewer)
+
+
+def reviewer_for_token_hash(*, db: Session, token_hash: str) -> Reviewer | None:
+    query = select(Reviewer).join(ReviewerToken, ReviewerToken.reviewer_id == Reviewer.id)
+    return db.exec(query.where(ReviewerToken.token_hash == token_hash)).first()
+
+
+# --- login failures -------------------------------------------------------------------------
+
+
+def count_login_failures(*, db: Session, key: str, since: datetime) -> int:
+    query = select(func.count(LoginFailure.id)).where(LoginFailure.key == key, LoginFailure.created_at >= since)
+    return db.exec(query).one()
+
+
+def add_login_failure(*, db: Session, key: str) -> None:
+    db.add(LoginFailure(key=key))
+
+
+def clear_login_failures(*, db: Session, key: str) -> None:
+    db.execute(delete(LoginFailure).where(LoginFailure.key == key))
+
+
+def prune_login_failures(*, db: Session, before: datetime) -> None:
+    """Forget failures older than the throttle window, so the table stays small."""
+    db.execute(delete(LoginFailure).where(LoginFailure.created_at < before))
+
+
+# --- overrides, comments, reviewed ----------------------------------------------------------
+
+
+class OverrideRefused(ValueError):
+    """An override that cannot apply: a grade not done, an unknown criterion, a bad score."""
+
+
+def machine_score(grade: GradeRecord, criterion: str | None) -> float | None:
+    if criterion is None:
+        return grade.overall
+    for item in grade.criteria:
+        if item.get("id") == criterion:
+            return item.get("score")
+    raise OverrideRefused(f"grade {grade.id} has no criterion {criterion!r}")
+
+
+def add_override(
+    *, db: Session, grade: GradeRecord, criterion: str | None, score: float, comment: str, reviewer: str
+) -> Override:
+    if grade.status != "done":
+        raise OverrideRefused("only a finished grade can be overridden")
+    if not 1 <= score <= 5 or (criterion is not None and score != int(score)):
+        raise OverrideRefused("a score is 1 to 5 (whole numbers for a criterion)")
+    if not comment.strip():
+        raise OverrideRefused("an override needs a comment saying why")
+    override = Override(
+        grade_id=grade.id, session_id=grade.session_id, criterion=criterion,
+        machine_score=machine_score(grade, criterion), score=score, comment=comment.strip(), reviewer=reviewer,
+    )
+    db.add(override)
+    db.flush()
+    return override
+
+
+def list_overrides(*, db: Session, session_id: str | None = None) -> list[Override]:
+    query = select(Override).order_by(Override.id)
+    if session_id is not None:
+        query = query.where(Override.session_id == session_id)
+    return list(db.exec(query))
+
+
+def add_comment(*, db: Session, turn: Turn, grade_id: int | None, reviewer: str, text: str) -> ReviewComment:
+    if not text.strip():
+        raise ValueError("a comment cannot be empty")
+    comment = ReviewComment(
+        session_id=turn.session_id, turn_id=turn.id, grade_id=grade_id, reviewer=reviewer, text=text.strip()
+    )
+    db.add(comment)
+    db.flush()
+    return comment
+
+
+def list_comments(*, db: Session, session_id: str) -> list[ReviewComment]:
+    query = select(ReviewComment).where(ReviewComment.session_id == session_id)
+    return list(db.exec(query.order_by(ReviewComment.id)))
+
+
+def set_reviewed(*, db: Session, session: InterviewSession, reviewed: bool) -> None:
+    session.reviewed = reviewed
+    db.add(session)
+
+
+def grade_for_turn(*, db: Session, turn_id: int) -> GradeRecord | None:
+    return db.exec(select(GradeRecord).where(GradeRecord.turn_id == turn_id)).first()
+
+
+# --- the session list -----------------------------------------------------------------------
+
+SortKey = Literal["created_at", "score", "seniority", "status", "answers", "reviewed"]
+
+
+class SessionFilters(BaseModel):
+    """What the sessions table and `GET /api/review/sessions` filter and sort by."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    seniority: str | None = None
+    stage: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    score_min: float | None = PydanticField(default=None, ge=0, le=5)
+    score_max: float | None = PydanticField(default=None, ge=0, le=5)
+    scorer: str | None = None
+    reviewed: bool | None = None
+    sort: SortKey = "created_at"
+    order: Literal["asc", "desc"] = "desc"
+    page: int = PydanticField(default=1, ge=1)
+    per_page: int = PydanticField(default=25, ge=1, le=100)
+
+
+class SessionRow(BaseModel):
+    id: str
+    track: str
+    seniority: str
+    mode: str
+    status: str
+    reviewed: bool
+    created_at: datetime
+    finished_at: datetime | None
+    score: float | None  # mean effective overall over graded answers
+    answers: int
+    overrides: int
+
+
+class SessionPage(BaseModel):
+    items: list[SessionRow]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+def _effective_overall():
+    """The latest overall override for the grade in the outer query, else the machine's overall."""
+    latest = (
+        select(Override.score)
+        .where(Override.grade_id == GradeRecord.id, Override.criterion.is_(None))
+        .order_by(Override.id.desc())
+        .limit(1)
+        .correlate(GradeRecord)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, GradeRecord.overall)
+
+
+def _session_stats():
+    graded = (
+        select(GradeRecord.session_id.label("session_id"), _effective_overall().label("overall"))
+        .where(GradeRecord.status == "done")
+        .subquery()
+    )
+    stats = (
+        select(graded.c.session_id, func.avg(graded.c.overall).label("score"), func.count().label("answers"))
+        .group_by(graded.c.session_id)
+        .subquery()
+    )
+    overrides = (
+        select(Override.session_id, func.count(Override.id).label("overrides"))
+        .group_by(Override.session_id)
+        .subquery()
+    )
+    return stats, overrides
+
+
+def list_sessions(*, db: Session, filters: SessionFilters) -> SessionPage:
+    stats, overrides = _session_stats()
+    score = stats.c.score
+    answers = func.coalesce(stats.c.answers, 0)
+    query = (
+        select(InterviewSession, score, answers, func.coalesce(overrides.c.overrides, 0))
+        .outerjoin(stats, stats.c.session_id == InterviewSession.id)
+        .outerjoin(overrides, overrides.c.session_id == InterviewSession.id)
+    )
+    query = _filtered(query, filters, score)
+    total = db.exec(select(func.count()).select_from(query.subquery())).one()
+    columns = {
+        "created_at": InterviewSession.created_at, "score": score, "seniority": InterviewSession.seniority,
+        "status": InterviewSession.status, "answers": answers, "reviewed": InterviewSession.reviewed,
+    }
+    column = columns[filters.sort]
+    ordered = column.asc() if filters.order == "asc" else column.desc()
+    query = query.order_by(nulls_last(ordered), InterviewSession.id)
+    query = query.offset((filters.page - 1) * filters.per_page).limit(filters.per_page)
+    items = [
+        SessionRow(
+            **session.model_dump(include=set(SessionRow.model_fields)),
+            score=round(value, 2) if value is not None else None, answers=count, overrides=n_overrides,
+        )
+        for session, value, count, n_overrides in db.exec(query)
+    ]
+    pages = max(1, math.ceil(total / filters.per_page))
+    return SessionPage(items=items, total=total, page=filters.page, per_page=filters.per_page, pages=pages)
+
+
+def _filtered(query, filters: SessionFilters, score):
+    if filters.seniority:
+        query = query.where(InterviewSession.seniority == filters.seniority)
+    if filters.stage:
+        query = query.where(InterviewSession.id.in_(select(Turn.session_id).where(Turn.stage == filters.stage)))
+    if filters.scorer:
+        scored = select(GradeRecord.session_id).where(GradeRecord.scorer == filters.scorer)
+        query = query.where(InterviewSession.id.in_(scored))
+    if filters.date_from:
+        query = query.where(InterviewSession.created_at >= _day_start(filters.date_from))
+    if filters.date_to:
+        query = query.where(InterviewSession.created_at < _day_start(filters.date_to) + timedelta(days=1))
+    if filters.score_min is not None:
+        query = query.where(score >= filters.score_min)
+    if filters.score_max is not None:
+        query = query.where(score <= filters.score_max)
+    if filters.reviewed is not None:
+        query = query.where(InterviewSession.reviewed == filters.reviewed)
+    return query
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=utcnow().tzinfo)
+
+
+def filter_choices(*, db: Session) -> dict[str, list[str]]:
+    """The values the filter drop-downs offer: what the data holds."""
+    return {
+        "seniority": sorted(db.exec(select(InterviewSession.seniority).distinct())),
+        "stage": sorted(s for s in db.exec(select(GradeRecord.stage).distinct()) if s),
+        "scorer": sorted(s for s in db.exec(select(GradeRecord.scorer).distinct()) if s),
+    }
+
+
+# --- one session, for reading and exporting -------------------------------------------------
+
+
+def effective_scores(grade: GradeRecord, overrides: list[Override]) -> dict[str | None, float | None]:
+    """criterion id (None for overall) -> the score that counts: the latest override, else the machine's."""
+    scores: dict[str | None, float | None] = {None: grade.overall}
+    scores.update({c.get("id"): c.get("score") for c in grade.criteria})
+    for override in sorted(overrides, key=lambda o: o.id):
+        scores[override.criterion] = override.score
+    return scores
+
+
+def all_grades(*, db: Session) -> list[GradeRecord]:
+    return list(db.exec(select(GradeRecord).order_by(GradeRecord.session_id, GradeRecord.id)))
+
+
+def sessions_by_id(*, db: Session) -> dict[str, InterviewSession]:
+    return {session.id: session for session in db.exec(select(InterviewSession))}
+
+
+def all_done_grades(*, db: Session) -> list[GradeRecord]:
+    query = select(GradeRecord).where(GradeRecord.status == "done").order_by(GradeRecord.session_id, GradeRecord.id)
+    return list(db.exec(query))
+
+
+def overrides_by_grade(overrides: list[Override]) -> dict[int, list[Override]]:
+    grouped: dict[int, list[Override]] = defaultdict(list)
+    for override in overrides:
+        grouped[override.grade_id].append(override)
+    return grouped
+
+
+def answer_texts(*, db: Session) -> dict[int, str]:
+    query = select(Turn.id, Turn.text).where(Turn.role == "candidate")
+    return dict(db.exec(query).all())
+
+
+def reviewed_session_ids(*, db: Session) -> set[str]:
+    return set(db.exec(select(InterviewSession.id).where(InterviewSession.reviewed == True)))  # noqa: E712
+
+
+# --- calibration and insights ---------------------------------------------------------------
+
+
+def review_labels(*, db: Session) -> list[dict]:
+    """Rows for `coach.evaluation.agreement`: the reviewers' overall score as the label, the machine's as the score.
+
+    An answer counts when a reviewer overrode its overall score, or when its session is marked
+    reviewed and nobody changed the overall score: the reviewer accepted the machine's.
+    """
+    overrides = overrides_by_grade([o for o in list_overrides(db=db) if o.criterion is None])
+    reviewed = reviewed_session_ids(db=db)
+    rows = []
+    for grade in all_done_grades(db=db):
+        if grade.overall is None or (grade.id not in overrides and grade.session_id not in reviewed):
+            continue
+        label = overrides[grade.id][-1].score if grade.id in overrides else grade.overall
+        kind = "injection" if "prompt_injection" in (grade.flags or []) else None
+        rows.append({
+            "stage": grade.stage, "question": grade.question_id, "label": label, "score": grade.overall, "kind": kind,
+        })
+    return rows
+
+
+def insights(*, db: Session) -> dict:
+    """The aggregates the Insights page charts (read in one pass over the finished grades)."""
+    grades = all_done_grades(db=db)
+    overrides = list_overrides(db=db)
+    grouped = overrides_by_grade(overrides)
+    by_stage: dict[str, Counter] = defaultdict(Counter)
+    by_criterion: dict[str, Counter] = defaultdict(Counter)
+    criterion_names: dict[str, str] = {}
+    mistakes: Counter = Counter()
+    mistake_names: dict[str, str] = {}
+    for grade in grades:
+        scores = effective_scores(grade, grouped.get(grade.id, []))
+        if scores[None] is not None:
+            by_stage[grade.stage][_bucket(scores[None])] += 1
+        for criterion in grade.criteria:
+            criterion_names[criterion["id"]] = criterion.get("name") or criterion["id"]
+            if scores.get(criterion["id"]) is not None:
+                by_criterion[criterion["id"]][_bucket(scores[criterion["id"]])] += 1
+        for mistake in grade.mistakes or []:
+            mistakes[mistake["id"]] += 1
+            mistake_names[mistake["id"]] = mistake.get("name") or mistake["id"]
+    return {
+        "graded": len(grades),
+        "by_stage": {stage: _histogram(counts) for stage, counts in sorted(by_stage.items())},
+        "by_criterion": {criterion_names[c]: _histogram(counts) for c, counts in sorted(by_criterion.items())},
+        "mistakes": [{"id": m, "name": mistake_names[m], "count": n} for m, n in mistakes.most_common(10)],
+        "overrides": _override_summary(overrides, len(grades)),
+    }
+
+
+def _bucket(score: float) -> int:
+    return min(5, max(1, int(score + 0.5)))
+
+
+def _histogram(counts: Counter) -> dict[int, int]:
+    return {score: counts.get(score, 0) for score in range(1, 6)}
+
+
+def _override_summary(overrides: list[Override], graded: int) -> dict:
+    deltas = [o.score - o.machine_score for o in overrides if o.machine_score is not None]
+    delta_counts = Counter(int(round(d)) for d in deltas)
+    overridden = {o.grade_id for o in overrides}
+    return {
+        "count": len(overrides),
+        "answers_overridden": len(overridden),
+        "share_of_answers": round(len(overridden) / graded, 3) if graded else None,
+        "mean_change": round(sum(deltas) / len(deltas), 2) if deltas else None,
+        "mean_absolute_change": round(sum(abs(d) for d in deltas) / len(deltas), 2) if deltas else None,
+        "by_change": {d: delta_counts.get(d, 0) for d in range(-4, 5)},
+        "by_target": dict(Counter(o.criterion or "overall" for o in overrides).most_common()),
+    }
