@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -67,6 +70,15 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'coach.db'}"
 
+    def signing_key(self) -> str:
+        """The key that signs cookies: COACH_SECRET_KEY, or else a random key kept in the data dir.
+
+        Never the placeholder: a known key would let anyone forge a reviewer login."""
+        key = self.secret_key.get_secret_value()
+        if key != PLACEHOLDER_SECRET:
+            return key
+        return _local_secret(self.data_dir / "secret_key")
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret_in_production(self) -> "Settings":
         if self.environment == "production" and self.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
@@ -77,3 +89,22 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+@lru_cache
+def _local_secret(path: Path) -> str:
+    """Read the key file, creating it (readable by this user only) on first use; safe if workers race."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another worker may be writing it right now
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.01)
+        raise RuntimeError(f"{path} is empty; delete it or set COACH_SECRET_KEY")
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as file:
+        file.write(key)
+    return key

@@ -155,12 +155,6 @@ def _next_stage(plan: SessionPlan, cursor: Cursor, now: datetime, *, timed_out: 
     return cursor, _ask(plan, cursor, new_stage=True, timed_out=timed_out)
 
 
-def skip_stage(plan: SessionPlan, cursor: Cursor, *, now: datetime) -> tuple[Cursor, Step]:
-    """Move on to the next stage now (the stage's time is up or the candidate asked)."""
-    cursor = cursor.model_copy(deep=True)
-    return _next_stage(plan, cursor, now)
-
-
 def end_early(cursor: Cursor) -> tuple[Cursor, Step]:
     cursor = cursor.model_copy(deep=True)
     cursor.status = "ended"

@@ -25,7 +25,6 @@ class InterviewContext(BaseModel):
     track: str
     seniority: str
     opening: bool = False  # the very first message of the session
-    previous_stage: str | None = None
     recent: list[Exchange] = Field(default_factory=list)  # the last few turns, oldest first
 
 

@@ -7,9 +7,12 @@ Any failure raises, and the service carries on with the offline interviewer.
 
 from __future__ import annotations
 
+import secrets
+
 from collections.abc import Iterator
 
 from coach import llm
+from coach.scoring.judge import strip_boundary
 from coach.config import Settings
 from coach.engine import Step
 from coach.interviewer import InterviewContext
@@ -57,7 +60,9 @@ class LLMInterviewer:
         stage = self.kb.track(context.track).stage(step.stage) if step.stage else None
         follow_up = next((f for f in question.follow_ups if f.point == step.point), None) if question else None
         point = next((p for p in question.key_points if p.id == step.point), None) if question else None
+        boundary = f"=====CONVERSATION-{secrets.token_hex(8).upper()}====="
         return {
+            "boundary": boundary,
             "kind": step.kind,
             "opening": context.opening,
             "timed_out": step.timed_out,
@@ -68,7 +73,7 @@ class LLMInterviewer:
             "point": point.text if point else "",
             "suggestion": follow_up.prompt if follow_up else "",
             "recent": [
-                {"role": e.role, "text": _clip(e.text)} for e in context.recent
+                {"role": e.role, "text": strip_boundary(_clip(e.text), boundary)} for e in context.recent
             ],
         }
 

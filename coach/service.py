@@ -25,7 +25,7 @@ from coach.interviewer import Exchange, InterviewContext, Interviewer, OfflineIn
 from coach.knowledge import KnowledgeBase
 from coach.observability import FALLBACKS, LLM_SECONDS, record_grade
 from coach.scoring import Grade, GradingItem, Scorer
-from coach.scoring.offline import key_point_coverage
+from coach.scoring.offline import OfflineScorer, key_point_coverage
 from coach.scoring.text import sentences
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,10 @@ class SessionNotFound(Exception):
 
 class SessionOver(Exception):
     """The session has finished; it takes no more answers."""
+
+
+class IdempotencyMismatch(Exception):
+    """An Idempotency-Key sent again with a different request."""
 
 
 class AnswerInFlight(Exception):
@@ -86,6 +90,7 @@ class InterviewService:
         self.engine = engine
         self.interviewer = interviewer
         self.offline_interviewer = OfflineInterviewer(kb)
+        self.fallback_scorer = OfflineScorer()
         self.scorer = scorer
         self.now = now
         self.grade_waiting = lambda: None  # replaced by the background grader to wake it
@@ -128,7 +133,7 @@ class InterviewService:
         self, *, session_id: str, text: str, skipped: bool = False, idempotency_key: str | None = None
     ) -> "Accepted":
         """Commit the answer (or find the one this idempotency key already stored)."""
-        replay = self._replay(session_id, idempotency_key)
+        replay = self._replay(session_id, idempotency_key, "skip" if skipped else "answer", text)
         if replay is not None:
             return Accepted(session_id=session_id, answer=replay.answer, grade=replay.grade, replay=replay)
         answer, grade = self._store_answer(session_id, text, skipped, idempotency_key)
@@ -163,14 +168,15 @@ class InterviewService:
         return answer, grade
 
     def _respond(self, session_id, answer, grade) -> Iterator[ReplyChunk | AnswerResult]:
+        # No database connection is held while the LLM grades or speaks.
         with Session(self.engine, expire_on_commit=False) as db:
             session = store.get_session(db=db, session_id=session_id)
-            if grade is not None and session.mode == "coach":
-                grade = self.grade_now(grade.id) or grade
-            elif grade is not None:
-                self.grade_waiting()
-            plan, cursor = self._plan(session), self._cursor(session)
-            new_cursor, step = self._next_step(db, plan, cursor, answer)
+        if grade is not None and session.mode == "coach":
+            grade = self._grade_inline(grade)
+        elif grade is not None:
+            self.grade_waiting()
+        with Session(self.engine, expire_on_commit=False) as db:
+            new_cursor, step = self._next_step(db, self._plan(session), self._cursor(session), answer, grade)
             context = self._context(session, store.list_turns(db=db, session_id=session_id))
         chunks, offline = [], False
         for piece, piece_offline in self._speak(step, context):
@@ -183,20 +189,34 @@ class InterviewService:
             grade = store.get_grade(db=db, grade_id=grade.id) if grade is not None else None
         yield AnswerResult(answer=answer, grade=grade, reply=reply, session=session)
 
-    def _next_step(self, db, plan: SessionPlan, cursor: Cursor, answer: store.Turn) -> tuple[Cursor, Step]:
+    def _grade_inline(self, grade: store.GradeRecord) -> store.GradeRecord:
+        """Grade now for coach mode; if grading itself breaks, the interview goes on and the worker retries."""
+        try:
+            return self.grade_now(grade.id) or grade
+        except Exception:
+            log.exception("grading answer %s failed; left to the background worker", grade.turn_id)
+            self.grade_waiting()
+            return grade
+
+    def _next_step(self, db, plan: SessionPlan, cursor: Cursor, answer: store.Turn, grade) -> tuple[Cursor, Step]:
         question = self.kb.questions.get(answer.question_id)
-        missed = []
-        if answer.kind == "answer" and question is not None:
-            so_far = store.answers_to_question(
-                db=db, session_id=answer.session_id, question_id=answer.question_id, up_to_seq=answer.seq
-            )
-            combined = sentences("\n".join(t.text for t in so_far))
-            missed = [p.id for p in key_point_coverage(question.key_points, combined)[1]]
         follow_up_points = [f.point for f in question.follow_ups] if question else []
         return advance(
-            plan, cursor, now=self.now(), missed_points=missed, follow_up_points=follow_up_points,
-            skipped=answer.kind == "skip",
+            plan, cursor, now=self.now(), missed_points=self._missed_points(db, answer, question, grade),
+            follow_up_points=follow_up_points, skipped=answer.kind == "skip",
         )
+
+    def _missed_points(self, db, answer: store.Turn, question, grade) -> list[str]:
+        """What the answer missed: the grader's view when it has graded, else a quick key-point check."""
+        if answer.kind != "answer" or question is None:
+            return []
+        if grade is not None and grade.status == "done":
+            return list(grade.missed_points)
+        so_far = store.answers_to_question(
+            db=db, session_id=answer.session_id, question_id=answer.question_id, up_to_seq=answer.seq
+        )
+        combined = sentences("\n".join(t.text for t in so_far))
+        return [p.id for p in key_point_coverage(question.key_points, combined)[1]]
 
     def _finish_step(self, session_id, version, step, text, offline, cursor: Cursor) -> store.Turn:
         with Session(self.engine, expire_on_commit=False) as db:
@@ -257,6 +277,13 @@ class InterviewService:
             record = store.claim_grade(db=db, grade_id=grade_id, worker=worker, stale_before=stale)
         return self._grade_claimed(record) if record is not None else None
 
+    def complete_grades(self, session_id: str) -> None:
+        """Grade whatever of this session is still waiting, so its report is whole."""
+        with Session(self.engine, expire_on_commit=False) as db:
+            waiting = [g.id for g in store.list_grades(db=db, session_id=session_id) if g.status in ("pending", "running")]
+        for grade_id in waiting:
+            self.grade_now(grade_id)
+
     def grade_next_pending(self, worker: str) -> store.GradeRecord | None:
         stale = store.utcnow() - self._claim_timeout()
         with Session(self.engine, expire_on_commit=False) as db:
@@ -272,23 +299,25 @@ class InterviewService:
             item = self._grading_item(db, record, session)
         try:
             grade = self.scorer.grade(item)  # may wait on the LLM: no connection held meanwhile
-        except Exception:
-            self._release(record)
-            raise
+        except Exception as exc:
+            if record.attempts < MAX_GRADE_ATTEMPTS:
+                self._release(record)
+                raise
+            # Every answer ends graded: after the last attempt, the offline scorer, labelled as such.
+            grade = self.fallback_scorer.grade(item).model_copy(
+                update={"scorer": "offline-fallback", "fallback_reason": f"grader failed: {exc.__class__.__name__}"}
+            )
         with Session(self.engine, expire_on_commit=False) as db:
-            record = db.merge(record)
-            store.save_grade(db=db, record=record, grade=grade_columns(grade))
+            saved = store.save_grade(db=db, grade_id=record.id, worker=record.claimed_by, grade=grade_columns(grade))
             db.commit()
-        record_grade(grade)
-        return record
+        if saved is not None:
+            record_grade(grade)
+        return saved or record
 
     def _release(self, record: store.GradeRecord) -> None:
-        """Give a claim back after an unexpected failure; after MAX_GRADE_ATTEMPTS it is marked failed."""
+        """Give a claim back after an unexpected failure, for another attempt."""
         with Session(self.engine, expire_on_commit=False) as db:
-            record = db.merge(record)
-            record.status = "failed" if record.attempts >= MAX_GRADE_ATTEMPTS else "pending"
-            record.claimed_by = None
-            db.add(record)
+            store.release_grade(db=db, grade_id=record.id, worker=record.claimed_by)
             db.commit()
 
     def _grading_item(self, db, record: store.GradeRecord, session: store.InterviewSession) -> GradingItem:
@@ -365,13 +394,15 @@ class InterviewService:
             raise SessionOver("this session has finished; start a new one")
         return session
 
-    def _replay(self, session_id: str, key: str | None) -> AnswerResult | None:
+    def _replay(self, session_id: str, key: str | None, expected_kind: str, text: str) -> AnswerResult | None:
         if not key:
             return None
         with Session(self.engine, expire_on_commit=False) as db:
             answer = store.find_turn_by_idempotency_key(db=db, session_id=session_id, key=key)
             if answer is None:
                 return None
+            if (answer.kind, answer.text) != (expected_kind, text):
+                raise IdempotencyMismatch("this Idempotency-Key was already used for a different answer")
             turns = store.list_turns(db=db, session_id=session_id)
             replies = [t for t in turns if t.seq == answer.seq + 1]
             if not replies:

@@ -102,7 +102,9 @@ class RateCounter(SQLModel, table=True):
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20, max_overflow=60
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
@@ -139,16 +141,6 @@ def get_session_for_token(*, db: Session, session_id: str, token: str | None) ->
     if session is None or not token or not hmac.compare_digest(session.token_hash, hash_token(token)):
         return None
     return session
-
-
-def save_progress(*, db: Session, session: InterviewSession, cursor: dict, status: str) -> None:
-    session.cursor = cursor
-    session.status = status
-    session.version += 1
-    session.updated_at = utcnow()
-    if status != "active" and session.finished_at is None:
-        session.finished_at = session.updated_at
-    db.add(session)
 
 
 # --- turns ----------------------------------------------------------------------------------
@@ -259,12 +251,25 @@ def count_grades(*, db: Session, status: str) -> int:
     return db.exec(select(func.count()).select_from(GradeRecord).where(GradeRecord.status == status)).one()
 
 
-def save_grade(*, db: Session, record: GradeRecord, grade: dict) -> None:
+def save_grade(*, db: Session, grade_id: int, worker: str | None, grade: dict) -> GradeRecord | None:
+    """Store a finished grade if `worker` still holds the claim; None if another worker took it over."""
+    record = db.exec(select(GradeRecord).where(GradeRecord.id == grade_id).with_for_update()).first()
+    if record is None or record.status != "running" or record.claimed_by != worker:
+        return None
     for key, value in grade.items():
         setattr(record, key, value)
     record.status = "done"
     record.updated_at = utcnow()
     db.add(record)
+    return record
+
+
+def release_grade(*, db: Session, grade_id: int, worker: str | None) -> None:
+    record = db.exec(select(GradeRecord).where(GradeRecord.id == grade_id).with_for_update()).first()
+    if record is not None and record.status == "running" and record.claimed_by == worker:
+        record.status = "pending"
+        record.claimed_by = None
+        db.add(record)
 
 
 # --- rate limits ----------------------------------------------------------------------------

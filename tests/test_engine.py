@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from coach.engine import PlanError, advance, build_plan, end_early, skip_stage, start
+from coach.engine import PlanError, advance, build_plan, end_early, start
 
 T0 = datetime(2026, 1, 1, 9, 0)
 
@@ -103,11 +103,9 @@ def test_a_stage_out_of_time_moves_to_the_next_stage(kb):
     assert cursor.stage_started_at == late
 
 
-def test_skip_stage_and_end_early(kb):
+def test_end_early(kb):
     plan = build_plan(kb, track="backend-developer", seniority="senior", seed=1)
     cursor, _ = start(plan, T0)
-    cursor, step = skip_stage(plan, cursor, now=T0)
-    assert step.stage == plan.stages[1].stage
     cursor, step = end_early(cursor)
     assert cursor.status == "ended" and step.kind == "close"
     with pytest.raises(ValueError):

@@ -18,7 +18,7 @@ from coach.engine import PlanError
 from coach.migrations import prepare_database
 from coach.observability import RequestContext
 from coach.ratelimit import RateLimited
-from coach.service import AnswerInFlight, InterviewService, SessionNotFound, SessionOver
+from coach.service import AnswerInFlight, IdempotencyMismatch, InterviewService, SessionNotFound, SessionOver
 from coach.store import make_engine
 from coach.wiring import build_service
 from coach.worker import GradeWorker
@@ -66,6 +66,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         SessionNotFound: 404,
         SessionOver: 409,
         AnswerInFlight: 409,
+        IdempotencyMismatch: 422,
     }
     for exc_type, status in errors.items():
         app.add_exception_handler(exc_type, _handler(status))

@@ -104,25 +104,20 @@ def skip_question(session: CandidateSessionDep, service: ServiceDep, idempotency
 @router.get("/sessions/{session_id}", response_model=SessionOut)
 def read_session(session: CandidateSessionDep, service: ServiceDep, db: DbDep):
     service.resume_interrupted(session.id)
-    db.refresh(session)
-    return session_out(service.kb, db, session)
+    return session_out(service.kb, db, store.get_session(db=db, session_id=session.id))
 
 
 @router.post("/sessions/{session_id}/finish", response_model=SessionOut)
 def finish_session(session: CandidateSessionDep, service: ServiceDep, db: DbDep):
     service.finish(session_id=session.id)
-    db.refresh(session)
-    return session_out(service.kb, db, session)
+    return session_out(service.kb, db, store.get_session(db=db, session_id=session.id))
 
 
 @router.get("/sessions/{session_id}/report", response_model=ReportOut)
 def read_report(session: CandidateSessionDep, service: ServiceDep, db: DbDep):
     if session.status == "active":
         raise HTTPException(status_code=409, detail="the session is still running; finish it to get the report")
-    for record in store.list_grades(db=db, session_id=session.id):
-        if record.status in ("pending", "running"):
-            service.grade_now(record.id)
-    db.expire_all()
+    service.complete_grades(session.id)  # before `db` is first used: no connection held while grading
     return report_out(service.kb, db, session)
 
 

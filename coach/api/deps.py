@@ -44,12 +44,15 @@ def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str |
 
 
 def candidate_session(
-    db: DbDep,
+    service: ServiceDep,
     session_id: Annotated[str, Path(max_length=64)],
     token: Annotated[str | None, Depends(bearer_token)],
 ) -> store.InterviewSession:
-    """The session this bearer token opens; 404 for a missing or foreign token, as for no session."""
-    session = store.get_session_for_token(db=db, session_id=session_id, token=token)
+    """The session this bearer token opens; 404 for a missing or foreign token, as for no session.
+
+    Its own short database session: no connection stays checked out while the request streams."""
+    with Session(service.engine, expire_on_commit=False) as db:
+        session = store.get_session_for_token(db=db, session_id=session_id, token=token)
     if session is None:
         raise HTTPException(status_code=404, detail="session not found")
     return session

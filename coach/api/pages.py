@@ -18,12 +18,14 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
+from sqlmodel import Session
 
 from coach import store
 from coach.api.candidate import report_out, session_out, transcript
 from coach.api.deps import DbDep, KnowledgeDep, ServiceDep, SettingsDep
 from coach.config import Settings
 from coach.engine import PlanError
+from coach.ratelimit import limit_sessions
 
 WEB_DIR = FsPath(__file__).resolve().parents[2] / "web"
 COOKIE = "coach_sessions"
@@ -31,7 +33,8 @@ REMEMBERED = 30  # sessions a browser keeps; the signed cookie stays well under 
 TRACK = "backend-developer"
 
 router = APIRouter(include_in_schema=False)
-_markdown = MarkdownIt("commonmark", {"html": False})
+# No raw HTML, and no images: an LLM could be steered into loading an outside address.
+_markdown = MarkdownIt("commonmark", {"html": False}).disable("image")
 
 
 # --- template filters -----------------------------------------------------------------------
@@ -97,7 +100,7 @@ templates = Jinja2Templates(env=_environment())
 
 
 def _signer(settings: Settings) -> URLSafeSerializer:
-    return URLSafeSerializer(settings.secret_key.get_secret_value(), salt="coach.browser-sessions")
+    return URLSafeSerializer(settings.signing_key(), salt="coach.browser-sessions")
 
 
 def browser_sessions(request: Request, settings: SettingsDep) -> dict[str, str]:
@@ -122,9 +125,10 @@ def remember(response: Response, request: Request, settings: Settings, held: dic
     )
 
 
-def owned_session(session_id: Annotated[str, Path(max_length=64)], held: HeldDep, db: DbDep):
+def owned_session(session_id: Annotated[str, Path(max_length=64)], held: HeldDep, service: ServiceDep):
     """The session if this browser started it, else None (the route answers with a 404 page)."""
-    return store.get_session_for_token(db=db, session_id=session_id, token=held.get(session_id))
+    with Session(service.engine, expire_on_commit=False) as db:  # short: nothing held while grading
+        return store.get_session_for_token(db=db, session_id=session_id, token=held.get(session_id))
 
 
 OwnedDep = Annotated[store.InterviewSession | None, Depends(owned_session)]
@@ -155,7 +159,7 @@ def start_page(request: Request, service: ServiceDep, settings: SettingsDep, hel
     return templates.TemplateResponse(request, "start.html", start_context(service, settings, held))
 
 
-@router.post("/sessions")
+@router.post("/sessions", dependencies=[Depends(limit_sessions)])
 def start_from_form(
     request: Request, service: ServiceDep, settings: SettingsDep, held: HeldDep,
     seniority: Annotated[str, Form(max_length=32)] = "middle",
@@ -208,7 +212,7 @@ def chat_page(request: Request, session: OwnedDep, service: ServiceDep, db: DbDe
     if session is None:
         return not_found(request)
     service.resume_interrupted(session.id)  # a step a crash left half done is finished first
-    db.refresh(session)
+    session = store.get_session(db=db, session_id=session.id)
     context = {
         "session": session_out(service.kb, db, session), "token": held[session.id],
         "stages": stage_list(service.kb, session), "items": turn_items(service.kb, session, db),
@@ -246,9 +250,7 @@ def report_page(request: Request, session: OwnedDep, service: ServiceDep, db: Db
         return not_found(request)
     if session.status == "active":
         return RedirectResponse(f"/s/{session.id}", status_code=303)
-    for record in store.list_grades(db=db, session_id=session.id):
-        if record.status in ("pending", "running"):
-            service.grade_now(record.id)
+    service.complete_grades(session.id)
     db.expire_all()
     context = {
         "session": session_out(service.kb, db, session), "report": report_out(service.kb, db, session),

@@ -47,14 +47,13 @@ router = APIRouter(prefix="/review", include_in_schema=False)
 
 def session_cookie_options(settings: Settings) -> dict:
     """Options for Starlette's SessionMiddleware (added in create_app)."""
-    local = settings.environment == "development" or settings.host in ("127.0.0.1", "localhost", "::1")
     return {
-        "secret_key": settings.secret_key.get_secret_value(),
+        "secret_key": settings.signing_key(),
         "session_cookie": COOKIE,
         "max_age": LOGIN_HOURS * 3600,
         "path": "/review",
         "same_site": "lax",
-        "https_only": not local,
+        "https_only": settings.environment == "production",
     }
 
 

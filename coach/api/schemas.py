@@ -34,7 +34,9 @@ class SessionCreate(BaseModel):
     seniority: str = "middle"
     stages: list[str] | None = Field(default=None, description="Stage ids; default: the track's default stages")
     mode: Literal["coach", "interview"] = "coach"
-    seed: int | None = Field(default=None, description="Fix the question choice (for repeatable sessions)")
+    seed: int | None = Field(
+        default=None, ge=0, lt=2**31, description="Fix the question choice (for repeatable sessions)"
+    )
 
 
 class AnswerIn(BaseModel):

@@ -1,0 +1,56 @@
+"""Smoke test of the benchmark: tiny N, real processes, every figure printed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.run import Interview, PhaseResult, TurnTiming, percentile, throughput
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURES = [
+    "overhead p50, 1 candidate, offline",
+    "overhead p99, 1 candidate, offline",
+    "overhead p50, 1 candidate, fake LLM",
+    "overhead p99, 1 candidate, fake LLM",
+    "overhead p50, 2 candidates, offline",
+    "overhead p99, 2 candidates, offline",
+    "overhead p50, 2 candidates, fake LLM",
+    "overhead p99, 2 candidates, fake LLM",
+    "throughput, L = 20 ms, C = 2",
+    "prompt tokens per interview",
+    "peak RSS of the server (VmHWM)",
+    "ideal = C / (LLM calls per turn x L)",
+]
+
+
+def test_percentile_is_nearest_rank():
+    values = list(range(1, 101))
+    assert percentile(values, 50) == 50
+    assert percentile(values, 99) == 99
+    assert percentile([7.0], 99) == 7.0
+
+
+def test_throughput_counts_turns_in_the_window_where_everyone_is_busy():
+    def interview(index, times):
+        return Interview(phase=0, index=index, turns=[TurnTiming("t", sent=s, done=d, ms=0) for s, d in times])
+
+    busy = [interview(0, [(0, 1), (1, 2), (2, 3), (3, 4)]), interview(1, [(0.5, 1.5), (1.5, 2.5), (2.5, 3.5)])]
+    rate, window = throughput(PhaseResult("x", 2, 2, busy, [], []))
+    assert window == pytest.approx(3.0)  # from 0.5 (the 2nd first answer) to 3.5 (the 1st last reply)
+    assert rate == pytest.approx(6 / 3.0)  # replies at 1, 1.5, 2, 2.5, 3 and 3.5
+
+
+def test_the_benchmark_prints_every_figure(tmp_path):
+    command = [sys.executable, "-m", "bench.run", "-c", "2", "--solo-offline", "1", "--solo-llm", "1",
+               "--latency", "0.02", "--seconds", "60"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for figure in FIGURES:
+        assert figure in done.stdout, f"missing {figure!r} in:\n{done.stdout}"
+    verdicts = [line for line in done.stdout.splitlines() if line.endswith(("  pass", "  MISS"))]
+    assert len(verdicts) == 6  # four overhead figures, throughput and tokens, each beside its target
+    assert "error in" not in done.stdout
