@@ -10,7 +10,8 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
 from coach.api.app import create_app
-from coach.api.pages import COOKIE, highlight, render_markdown
+from coach.api.pages import COOKIE
+from coach.api.templating import highlight, render_markdown
 from coach.config import Settings
 from tests.answers import strong_answer
 from tests.conftest import auth

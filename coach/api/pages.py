@@ -8,92 +8,27 @@ candidate's own token to its script for the JSON API calls.
 
 from __future__ import annotations
 
-from pathlib import Path as FsPath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markdown_it import MarkdownIt
-from markupsafe import Markup, escape
 from sqlmodel import Session
 
 from coach import store
 from coach.api.candidate import report_out, session_out, transcript
-from coach.api.deps import DbDep, KnowledgeDep, ServiceDep, SettingsDep
+from coach.api.deps import DbDep, ServiceDep, SettingsDep
+from coach.api.templating import templates
 from coach.config import Settings
 from coach.engine import PlanError
 from coach.ratelimit import limit_sessions
 
-WEB_DIR = FsPath(__file__).resolve().parents[2] / "web"
 COOKIE = "coach_sessions"
 REMEMBERED = 30  # sessions a browser keeps; the signed cookie stays well under 4 KB
 TRACK = "backend-developer"
 
 router = APIRouter(include_in_schema=False)
-# No raw HTML, and no images: an LLM could be steered into loading an outside address.
-_markdown = MarkdownIt("commonmark", {"html": False}).disable("image")
 
-
-# --- template filters -----------------------------------------------------------------------
-
-
-def render_markdown(text: str | None) -> Markup:
-    """Interviewer text as Markdown; raw HTML is not allowed, so the output is safe."""
-    return Markup(_markdown.render(text or ""))
-
-
-def highlight(text: str, quotes=(), mistakes=()) -> Markup:
-    """`text` escaped, with every exact occurrence of a quote wrapped in <mark>.
-
-    Matches are found on the raw text and each piece is escaped on its own, which is the
-    same as escaping first and marking the escaped quotes, without entities split by a mark.
-    """
-    spans = sorted(_occurrences(text, quotes, "evidence") + _occurrences(text, mistakes, "mistake"))
-    out, position = [], 0
-    for start, end, kind in spans:
-        if start < position:  # overlaps a span already marked
-            start = position
-        if start >= end:
-            continue
-        out.append(escape(text[position:start]))
-        out.append(Markup('<mark class="{}">{}</mark>').format(kind, text[start:end]))
-        position = end
-    out.append(escape(text[position:]))
-    return Markup("").join(out)
-
-
-def _occurrences(text: str, quotes, kind: str) -> list[tuple[int, int, str]]:
-    found = []
-    for quote in {q.strip() for q in quotes if q and q.strip()}:
-        start = text.find(quote)
-        while start != -1:
-            found.append((start, start + len(quote), kind))
-            start = text.find(quote, start + len(quote))
-    return found
-
-
-def scorer_label(grade) -> str:
-    if grade.scorer == "llm":
-        return f"LLM ({grade.model})" if grade.model else "LLM"
-    if grade.scorer == "offline-fallback":
-        return "offline rubric scorer (the LLM was unavailable)"
-    return "offline rubric scorer"
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=True, undefined=StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
-    )
-    env.filters.update(markdown=render_markdown, highlight=highlight, scorer_label=scorer_label)
-    env.globals["signal_names"] = {"strong_yes": "Strong yes", "yes": "Yes", "no": "No", "strong_no": "Strong no"}
-    return env
-
-
-templates = Jinja2Templates(env=_environment())
 
 
 # --- the sessions this browser holds --------------------------------------------------------

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from pathlib import Path as FsPath
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup, escape
 from pydantic import ValidationError
 
 from coach import review_store, reviewers, store
@@ -35,10 +31,10 @@ from coach.api.review import (
     save_override,
     session_transcript,
 )
+from coach.api.templating import templates
 from coach.config import Settings
 from coach.review_store import Reviewer, SessionFilters
 
-WEB_DIR = FsPath(__file__).resolve().parents[2] / "web"
 COOKIE = "coach_review"
 LOGIN_HOURS = 8
 
@@ -57,56 +53,7 @@ def session_cookie_options(settings: Settings) -> dict:
     }
 
 
-# --- template filters -----------------------------------------------------------------------
 
-
-def highlight(text: str, quotes=(), mistakes=()) -> Markup:
-    """`text` escaped, with each exact occurrence of a quote wrapped in <mark>.
-
-    Spans are found on the raw text and every piece is escaped on its own, so no entity is
-    split by a mark and nothing from the answer is ever markup.
-    """
-    spans = sorted(_occurrences(text, quotes, "evidence") + _occurrences(text, mistakes, "mistake"))
-    out, position = [], 0
-    for start, end, kind in spans:
-        start = max(start, position)
-        if start >= end:
-            continue
-        out.append(escape(text[position:start]))
-        out.append(Markup('<mark class="{}">{}</mark>').format(kind, text[start:end]))
-        position = end
-    out.append(escape(text[position:]))
-    return Markup("").join(out)
-
-
-def _occurrences(text: str, quotes, kind: str) -> list[tuple[int, int, str]]:
-    found = []
-    for quote in {q.strip() for q in quotes if q and q.strip()}:
-        start = text.find(quote)
-        while start != -1:
-            found.append((start, start + len(quote), kind))
-            start = text.find(quote, start + len(quote))
-    return found
-
-
-def score_text(value: float | None) -> str:
-    return "–" if value is None else f"{value:g}"
-
-
-def when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "–"
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=True, undefined=StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
-    )
-    env.filters.update(highlight=highlight, score=score_text, when=when)
-    return env
-
-
-templates = Jinja2Templates(env=_environment())
 
 
 # --- login and CSRF -------------------------------------------------------------------------
