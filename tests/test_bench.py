@@ -47,7 +47,7 @@ def test_throughput_counts_turns_in_the_window_where_everyone_is_busy():
 def test_the_benchmark_prints_every_figure(tmp_path):
     command = [sys.executable, "-m", "bench.run", "-c", "2", "--solo-offline", "1", "--solo-llm", "1",
                "--latency", "0.02", "--seconds", "60"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     for figure in FIGURES:
         assert figure in done.stdout, f"missing {figure!r} in:\n{done.stdout}"
