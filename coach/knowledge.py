@@ -286,6 +286,10 @@ def _check_references(kb: KnowledgeBase) -> None:
                     problems.append(
                         f"stage {stage.id}: questions_per_level.{level} wants {wanted}, only {available} fit"
                     )
+    for what, items in (("criterion", kb.criteria.values()), ("mistake", kb.mistakes.values())):
+        names = [item.name for item in items]
+        # Reports and insights label charts by name: two items with one name would merge.
+        problems += [f"{what} name {name!r} is used twice" for name in sorted(set(names)) if names.count(name) > 1]
     for question in kb.questions.values():
         problems += [f"question {question.id}: unknown criterion {c!r}" for c in question.criteria if c not in kb.criteria]
         problems += [f"question {question.id}: unknown mistake {m!r}" for m in question.mistakes if m not in kb.mistakes]

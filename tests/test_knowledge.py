@@ -326,3 +326,16 @@ def test_an_unknown_key_fails_loading_and_names_the_file_and_field(tmp_path, rel
 
 def test_the_untouched_copy_loads(tmp_path):
     assert load_knowledge(root=_copy_knowledge(tmp_path)).counts()["questions"] >= 55
+
+
+def test_two_criteria_with_one_name_are_refused(tmp_path):
+    import shutil
+
+    from coach.knowledge import KNOWLEDGE_DIR, KnowledgeError, load_knowledge
+
+    root = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, root)
+    criteria = root / "criteria.yaml"
+    criteria.write_text(criteria.read_text().replace("name: Discusses trade-offs", "name: Technical accuracy", 1))
+    with pytest.raises(KnowledgeError, match="used twice"):
+        load_knowledge(root)
