@@ -75,6 +75,14 @@ def _serve(args) -> int:
 
     settings = get_settings()
     host, port = args.host or settings.host, args.port or settings.port
+    if args.workers > 1 and settings.database_url is None:
+        # The default SQLite file migrates itself at start-up; do it once here rather than in
+        # every worker at the same moment.
+        from coach.migrations import upgrade
+        from coach.store import make_engine
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(make_engine(settings.sqlalchemy_url))
     print(f"coach is running at http://{host}:{port}/  (grading: {_grading_label(settings)})", flush=True)
     uvicorn.run("coach.main:app", host=host, port=port, workers=args.workers, log_level="warning")
     return 0

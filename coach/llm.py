@@ -11,6 +11,7 @@ Every function takes its client as an argument, so tests hand it one on a mocked
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -253,23 +254,34 @@ def chat(
         params["response_format"] = response_format
     started = time.perf_counter()
     try:
-        completion, retries = with_retries(policy, lambda: client.chat.completions.create(**params))
+        completion, retries = with_retries(policy, lambda: _completion(client, params))
     except LLMError as exc:
         exc.latency_ms = _since(started)
         raise
-    if not completion.choices:
+    choices = completion.get("choices") or []
+    if not choices:
         raise LLMError("the model returned no choices", retries=retries, latency_ms=_since(started))
-    choice = completion.choices[0]
-    usage = completion.usage
+    choice = choices[0]
+    usage = completion.get("usage") or {}
     return LLMResult(
-        text=choice.message.content or "",
-        model=completion.model or model,
-        prompt_tokens=usage.prompt_tokens if usage else None,
-        completion_tokens=usage.completion_tokens if usage else None,
+        text=(choice.get("message") or {}).get("content") or "",
+        model=completion.get("model") or model,
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
         latency_ms=_since(started),
         retries=retries,
-        finish_reason=choice.finish_reason,
+        finish_reason=choice.get("finish_reason"),
     )
+
+
+def _completion(client: openai.OpenAI, params: dict[str, Any]) -> dict:
+    """The completion's JSON as a dict. The SDK sends the request and raises its usual errors; we
+    read the few fields we use ourselves instead of having it build its response models."""
+    raw = client.chat.completions.with_raw_response.create(**params)
+    data = json.loads(raw.http_response.content)
+    if not isinstance(data, dict):
+        raise ValueError("the completion is not a JSON object")
+    return data
 
 
 @dataclass
@@ -298,8 +310,8 @@ class ChatStream:
         try:
             yield first
             for chunk in chunks:
-                model = chunk.model or model
-                usage = chunk.usage or usage
+                model = chunk.get("model") or model
+                usage = chunk.get("usage") or usage
                 text, finish = _delta(chunk), _finish(chunk) or finish
                 if text:
                     pieces.append(text)
@@ -310,18 +322,21 @@ class ChatStream:
             stream.close()
         self.result = LLMResult(
             text="".join(pieces), model=model,
-            prompt_tokens=usage.prompt_tokens if usage else None,
-            completion_tokens=usage.completion_tokens if usage else None,
+            prompt_tokens=usage.get("prompt_tokens") if usage else None,
+            completion_tokens=usage.get("completion_tokens") if usage else None,
             latency_ms=_since(started), retries=retries, finish_reason=finish,
         )
 
     def _open(self):
-        """Start the stream and read up to its first text, so a failure here can be retried."""
-        stream = self.client.chat.completions.create(
+        """Start the stream and read up to its first text, so a failure here can be retried.
+
+        The SDK sends the request (and raises its errors for a failed status); the server-sent
+        events are read here as plain JSON, without the SDK's model for every chunk."""
+        stream = self.client.chat.completions.with_streaming_response.create(
             model=self.model, messages=self.messages, stream=True,
             stream_options={"include_usage": True}, **self.sampling.params(),
-        )
-        chunks = iter(stream)
+        ).__enter__()
+        chunks = _stream_chunks(stream)
         try:
             for chunk in chunks:
                 text = _delta(chunk)
@@ -340,12 +355,48 @@ def stream_chat(
     return ChatStream(client=client, model=model, messages=messages, sampling=sampling, policy=policy)
 
 
-def _delta(chunk) -> str:
-    return (chunk.choices[0].delta.content or "") if chunk.choices else ""
+def _stream_chunks(response) -> Iterator[dict]:
+    """The JSON chunks of an OpenAI-style event stream, up to `[DONE]`; an error event raises
+    `openai.APIError`, as the SDK's own stream does."""
+    for data in _sse_data(response.iter_lines()):
+        if data.startswith("[DONE]"):
+            return
+        chunk = json.loads(data)
+        if isinstance(chunk, dict) and chunk.get("error"):
+            error = chunk["error"]
+            message = error.get("message") if isinstance(error, dict) else None
+            raise openai.APIError(
+                message if isinstance(message, str) and message else "An error occurred during streaming",
+                request=response.http_response.request, body=error,
+            )
+        if isinstance(chunk, dict):
+            yield chunk
 
 
-def _finish(chunk) -> str | None:
-    return chunk.choices[0].finish_reason if chunk.choices else None
+def _sse_data(lines: Iterator[str]) -> Iterator[str]:
+    """The data of each server-sent event (its `data:` lines joined), in order."""
+    data: list[str] = []
+    for line in lines:
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+            continue
+        field, _, value = line.partition(":")
+        if field == "data":
+            data.append(value[1:] if value.startswith(" ") else value)
+    if data:
+        yield "\n".join(data)
+
+
+def _delta(chunk: dict) -> str:
+    choices = chunk.get("choices")
+    return ((choices[0].get("delta") or {}).get("content") or "") if choices else ""
+
+
+def _finish(chunk: dict) -> str | None:
+    choices = chunk.get("choices")
+    return choices[0].get("finish_reason") if choices else None
 
 
 def _since(started: float) -> float:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+from functools import partial
+
 from fastapi import Request
-from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from coach import store
 
@@ -24,7 +26,7 @@ def check(engine, *, what: str, client: str, limit: int, now: float | None = Non
         return
     now = time.time() if now is None else now
     window_start = int(now) - int(now) % WINDOW_SECONDS
-    with Session(engine) as db:
+    with engine.connect() as db, store.write_lock(engine):
         hits = store.count_hit(db=db, key=f"{what}:{client}", window_start=window_start)
     if hits > limit:
         raise RateLimited(what, retry_after=max(1, window_start + WINDOW_SECONDS - int(now)))
@@ -34,11 +36,19 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def limit_sessions(request: Request) -> None:
-    service = request.app.state.service
-    check(service.engine, what="sessions", client=client_of(request), limit=service.settings.sessions_per_minute)
+# Async dependencies that count in a worker thread, and only when a limit is set: no thread hop
+# (nor database write) on a request that no limit applies to.
 
 
-def limit_answers(request: Request) -> None:
-    service = request.app.state.service
-    check(service.engine, what="answers", client=client_of(request), limit=service.settings.answers_per_minute)
+async def limit_sessions(request: Request) -> None:
+    await _limit(request, "sessions", request.app.state.service.settings.sessions_per_minute)
+
+
+async def limit_answers(request: Request) -> None:
+    await _limit(request, "answers", request.app.state.service.settings.answers_per_minute)
+
+
+async def _limit(request: Request, what: str, limit: int) -> None:
+    if limit > 0:
+        engine = request.app.state.service.engine
+        await run_in_threadpool(partial(check, engine, what=what, client=client_of(request), limit=limit))

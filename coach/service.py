@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -22,14 +21,14 @@ from coach import store
 from coach.config import Settings
 from coach.engine import PlanError, Cursor, SessionPlan, Step, advance, build_plan, current_question, end_early, start
 from coach.interviewer import Exchange, InterviewContext, Interviewer, OfflineInterviewer
-from coach.knowledge import KnowledgeBase
+from coach.knowledge import KnowledgeBase, Rubric
 from coach.observability import FALLBACKS, LLM_SECONDS, record_grade
 from coach.scoring import Grade, GradingItem, Scorer
 from coach.scoring.offline import OfflineScorer, key_point_coverage
 from coach.scoring.text import sentences
 
 log = logging.getLogger(__name__)
-RECENT_TURNS = 4
+RECENT_TURNS = 2  # the question just asked and the answer to it: what the next turn reacts to
 MAX_GRADE_ATTEMPTS = 3
 
 
@@ -65,6 +64,8 @@ class Accepted:
     answer: store.Turn
     grade: store.GradeRecord | None
     replay: AnswerResult | None = None
+    session: store.InterviewSession | None = None  # as read when the answer was stored
+    turns: list[store.Turn] | None = None  # the session's turns up to the answer
 
 
 @dataclass
@@ -94,6 +95,7 @@ class InterviewService:
         self.scorer = scorer
         self.now = now
         self.grade_waiting = lambda: None  # replaced by the background grader to wake it
+        self._rubrics: dict[str, Rubric] = {}  # by question id: derived from the knowledge base only
 
     # --- starting -----------------------------------------------------------------------
 
@@ -107,14 +109,14 @@ class InterviewService:
         )
         cursor, step = start(plan, self.now())
         token = secrets.token_urlsafe(32)
-        row = store.InterviewSession(
+        values = dict(
             id=secrets.token_hex(8), token_hash=store.hash_token(token), track=track, seniority=seniority,
             mode=mode, seed=seed, plan=plan.model_dump(mode="json"), cursor=cursor.model_dump(mode="json"),
         )
-        text, offline = self._say(step, self._context(row, [], opening=True))
-        with Session(self.engine, expire_on_commit=False) as db:
-            store.create_session(db=db, session=row)
-            turn = self._add_interviewer_turn(db, row.id, step, text, offline)
+        text, offline = self._say(step, InterviewContext(track=track, seniority=seniority, opening=True))
+        with self.engine.connect() as db, store.write_lock(self.engine):
+            row = store.insert_session(db=db, **values)
+            turn = self._add_interviewer_turn(db, row.id, step, text, offline, seq=0)
             db.commit()
         return row, token, [turn]
 
@@ -136,8 +138,7 @@ class InterviewService:
         replay = self._replay(session_id, idempotency_key, "skip" if skipped else "answer", text)
         if replay is not None:
             return Accepted(session_id=session_id, answer=replay.answer, grade=replay.grade, replay=replay)
-        answer, grade = self._store_answer(session_id, text, skipped, idempotency_key)
-        return Accepted(session_id=session_id, answer=answer, grade=grade)
+        return self._store_answer(session_id, text, skipped, idempotency_key)
 
     def respond(self, accepted: "Accepted") -> Iterator[ReplyChunk | AnswerResult]:
         """Grade the answer (coach mode), then stream the interviewer's reply; the result comes last."""
@@ -145,48 +146,55 @@ class InterviewService:
             yield ReplyChunk(accepted.replay.reply.text)
             yield accepted.replay
             return
-        yield from self._respond(accepted.session_id, accepted.answer, accepted.grade)
+        yield from self._respond(accepted.session_id, accepted.answer, accepted.grade, accepted.session, accepted.turns)
 
-    def _store_answer(self, session_id, text, skipped, idempotency_key):
-        with Session(self.engine, expire_on_commit=False) as db:
+    def _store_answer(self, session_id, text, skipped, idempotency_key) -> "Accepted":
+        """One short transaction: read the session and its turns, add the answer (and its pending grade), commit."""
+        with self.engine.connect() as db:
             session = self._active_session(db, session_id)
-            turns = store.list_turns(db=db, session_id=session_id)
+            turns = store.read_turns(db=db, session_id=session_id)
             if turns and turns[-1].role == "candidate":
                 raise AnswerInFlight("the previous answer is still being processed; retry in a moment")
             stage, question_id = current_question(self._plan(session), self._cursor(session))
             try:
-                answer = store.add_turn(
-                    db=db, session_id=session_id, role="candidate", kind="skip" if skipped else "answer",
-                    stage=stage, question_id=question_id, text=text, idempotency_key=idempotency_key,
-                )
-                grade = None if skipped else store.add_pending_grade(
-                    db=db, turn=answer, question_text=self._question_text(question_id)
-                )
-                db.commit()  # the answer is safe from here on, whatever fails next
+                with store.write_lock(self.engine):
+                    answer = store.insert_turn(
+                        db=db, session_id=session_id, seq=turns[-1].seq + 1 if turns else 0, role="candidate",
+                        kind="skip" if skipped else "answer", stage=stage, question_id=question_id, text=text,
+                        idempotency_key=idempotency_key,
+                    )
+                    grade = None if skipped else store.insert_pending_grade(
+                        db=db, turn=answer, question_text=self._question_text(question_id)
+                    )
+                    db.commit()  # the answer is safe from here on, whatever fails next
             except IntegrityError as exc:  # the same turn number was taken by a concurrent submit
                 raise AnswerInFlight("another answer to this session arrived at the same time") from exc
-        return answer, grade
+        return Accepted(session_id=session_id, answer=answer, grade=grade, session=session, turns=[*turns, answer])
 
-    def _respond(self, session_id, answer, grade) -> Iterator[ReplyChunk | AnswerResult]:
-        # No database connection is held while the LLM grades or speaks.
-        with Session(self.engine, expire_on_commit=False) as db:
-            session = store.get_session(db=db, session_id=session_id)
+    def _respond(self, session_id, answer, grade, session=None, turns=None) -> Iterator[ReplyChunk | AnswerResult]:
+        """Grade, decide the next step, speak, then store the reply and the new cursor in one transaction.
+
+        `session` and `turns` (up to the answer) are what the caller read when it stored the answer;
+        without them they are read here. No database connection is held while the LLM grades or speaks."""
+        if session is None or turns is None:
+            with self.engine.connect() as db:
+                session = store.read_session(db=db, session_id=session_id)
+                turns = [t for t in store.read_turns(db=db, session_id=session_id) if t.seq <= answer.seq]
         if grade is not None and session.mode == "coach":
             grade = self._grade_inline(grade)
         elif grade is not None:
             self.grade_waiting()
-        with Session(self.engine, expire_on_commit=False) as db:
-            new_cursor, step = self._next_step(db, self._plan(session), self._cursor(session), answer, grade)
-            context = self._context(session, store.list_turns(db=db, session_id=session_id))
+        new_cursor, step = self._next_step(self._plan(session), self._cursor(session), answer, grade, turns)
+        context = self._context(session, turns)
         chunks, offline = [], False
         for piece, piece_offline in self._speak(step, context):
             chunks.append(piece)
             offline = offline or piece_offline
             yield ReplyChunk(piece)
-        reply = self._finish_step(session_id, session.version, step, "".join(chunks), offline, new_cursor)
-        with Session(self.engine, expire_on_commit=False) as db:
-            session = store.get_session(db=db, session_id=session_id)
-            grade = store.get_grade(db=db, grade_id=grade.id) if grade is not None else None
+        reply, session = self._finish_step(session, step, "".join(chunks), offline, new_cursor, seq=answer.seq + 1)
+        if grade is not None and grade.status != "done":  # another worker may have finished it meanwhile
+            with self.engine.connect() as db:
+                grade = store.read_grade(db=db, grade_id=grade.id)
         yield AnswerResult(answer=answer, grade=grade, reply=reply, session=session)
 
     def _grade_inline(self, grade: store.GradeRecord) -> store.GradeRecord:
@@ -198,58 +206,52 @@ class InterviewService:
             self.grade_waiting()
             return grade
 
-    def _next_step(self, db, plan: SessionPlan, cursor: Cursor, answer: store.Turn, grade) -> tuple[Cursor, Step]:
+    def _next_step(self, plan: SessionPlan, cursor: Cursor, answer: store.Turn, grade, turns) -> tuple[Cursor, Step]:
         question = self.kb.questions.get(answer.question_id)
         follow_up_points = [f.point for f in question.follow_ups] if question else []
         return advance(
-            plan, cursor, now=self.now(), missed_points=self._missed_points(db, answer, question, grade),
+            plan, cursor, now=self.now(), missed_points=self._missed_points(answer, question, grade, turns),
             follow_up_points=follow_up_points, skipped=answer.kind == "skip",
         )
 
-    def _missed_points(self, db, answer: store.Turn, question, grade) -> list[str]:
+    def _missed_points(self, answer: store.Turn, question, grade, turns: list[store.Turn]) -> list[str]:
         """What the answer missed: the grader's view when it has graded, else a quick key-point check."""
         if answer.kind != "answer" or question is None:
             return []
         if grade is not None and grade.status == "done":
             return list(grade.missed_points)
-        so_far = store.answers_to_question(
-            db=db, session_id=answer.session_id, question_id=answer.question_id, up_to_seq=answer.seq
-        )
+        so_far = [
+            t for t in turns
+            if t.role == "candidate" and t.kind == "answer" and t.question_id == answer.question_id and t.seq <= answer.seq
+        ]
         combined = sentences("\n".join(t.text for t in so_far))
         return [p.id for p in key_point_coverage(question.key_points, combined)[1]]
 
-    def _finish_step(self, session_id, version, step, text, offline, cursor: Cursor) -> store.Turn:
-        with Session(self.engine, expire_on_commit=False) as db:
+    def _finish_step(self, session, step, text, offline, cursor: Cursor, seq: int | None = None):
+        """Store the reply and move the session's cursor, in one transaction; (reply, moved session)."""
+        with self.engine.connect() as db, store.write_lock(self.engine):
             try:
-                reply = self._add_interviewer_turn(db, session_id, step, text, offline)
+                reply = self._add_interviewer_turn(db, session.id, step, text, offline, seq=seq)
             except IntegrityError as exc:
                 raise AnswerInFlight("another worker already answered this step") from exc
-            moved = db.exec(
-                update(store.InterviewSession)
-                .where(store.InterviewSession.id == session_id, store.InterviewSession.version == version)
-                .values(
-                    cursor=cursor.model_dump(mode="json"), status=cursor.status, version=version + 1,
-                    updated_at=store.utcnow(),
-                    finished_at=store.utcnow() if cursor.status != "active" else None,
-                )
-            )
-            if moved.rowcount != 1:
+            moved = store.move_session(db=db, session=session, cursor=cursor.model_dump(mode="json"))
+            if moved is None:
                 db.rollback()
                 raise AnswerInFlight("the session moved on while this answer was processed")
             db.commit()
-        return reply
+        return reply, moved
 
     def resume_interrupted(self, session_id: str) -> None:
         """Finish a step a crashed worker left half done: an answer stored with no reply after it."""
-        with Session(self.engine, expire_on_commit=False) as db:
-            turns = store.list_turns(db=db, session_id=session_id)
-            session = store.get_session(db=db, session_id=session_id)
+        with self.engine.connect() as db:
+            turns = store.read_turns(db=db, session_id=session_id)
+            session = store.read_session(db=db, session_id=session_id)
             if not turns or turns[-1].role != "candidate" or session.status != "active":
                 return
             answer = turns[-1]
-            grades = [g for g in store.list_grades(db=db, session_id=session_id) if g.turn_id == answer.id]
+            grades = [g for g in store.read_grades(db=db, session_id=session_id) if g.turn_id == answer.id]
         try:
-            for _ in self._respond(session_id, answer, grades[0] if grades else None):
+            for _ in self._respond(session_id, answer, grades[0] if grades else None, session, turns):
                 pass
         except (AnswerInFlight, IntegrityError):
             log.info("session %s was resumed by another worker", session_id)
@@ -257,30 +259,33 @@ class InterviewService:
     # --- ending -------------------------------------------------------------------------
 
     def finish(self, *, session_id: str) -> store.InterviewSession:
-        with Session(self.engine, expire_on_commit=False) as db:
-            session = store.get_session(db=db, session_id=session_id)
-            if session.status != "active":
-                return session
-            cursor, step = end_early(self._cursor(session))
-            context = self._context(session, [])
-        text, offline = self._say(step, context)
-        self._finish_step(session_id, session.version, step, text, offline, cursor)
-        with Session(self.engine, expire_on_commit=False) as db:
-            return store.get_session(db=db, session_id=session_id)
+        with self.engine.connect() as db:
+            session = store.read_session(db=db, session_id=session_id)
+        if session.status != "active":
+            return session
+        cursor, step = end_early(self._cursor(session))
+        text, offline = self._say(step, self._context(session, []))
+        _, session = self._finish_step(session, step, text, offline, cursor)
+        return session
 
     # --- grading ------------------------------------------------------------------------
 
     def grade_now(self, grade_id: int, worker: str = "inline") -> store.GradeRecord | None:
         """Claim and grade one stored answer; None if another worker holds it."""
         stale = store.utcnow() - self._claim_timeout()
-        with Session(self.engine, expire_on_commit=False) as db:
-            record = store.claim_grade(db=db, grade_id=grade_id, worker=worker, stale_before=stale)
-        return self._grade_claimed(record) if record is not None else None
+        with self.engine.connect() as db:
+            with store.write_lock(self.engine):
+                record = store.claim(db=db, grade_id=grade_id, worker=worker, stale_before=stale)
+                db.commit()
+            if record is None:
+                return None
+            item = self._grading_item(db, record)
+        return self._grade_claimed(record, item)
 
     def complete_grades(self, session_id: str) -> None:
         """Grade whatever of this session is still waiting, so its report is whole."""
-        with Session(self.engine, expire_on_commit=False) as db:
-            waiting = [g.id for g in store.list_grades(db=db, session_id=session_id) if g.status in ("pending", "running")]
+        with self.engine.connect() as db:
+            waiting = [g.id for g in store.read_grades(db=db, session_id=session_id) if g.status in ("pending", "running")]
         for grade_id in waiting:
             self.grade_now(grade_id)
 
@@ -288,15 +293,16 @@ class InterviewService:
         stale = store.utcnow() - self._claim_timeout()
         with Session(self.engine, expire_on_commit=False) as db:
             record = store.claim_next_pending(db=db, worker=worker, stale_before=stale)
-        return self._grade_claimed(record) if record is not None else None
+        if record is None:
+            return None
+        with self.engine.connect() as db:
+            item = self._grading_item(db, record)
+        return self._grade_claimed(record, item)
 
     def _claim_timeout(self) -> timedelta:
         return timedelta(seconds=self.settings.grade_claim_timeout_seconds)
 
-    def _grade_claimed(self, record: store.GradeRecord) -> store.GradeRecord:
-        with Session(self.engine, expire_on_commit=False) as db:
-            session = store.get_session(db=db, session_id=record.session_id)
-            item = self._grading_item(db, record, session)
+    def _grade_claimed(self, record: store.GradeRecord, item: GradingItem) -> store.GradeRecord:
         try:
             grade = self.scorer.grade(item)  # may wait on the LLM: no connection held meanwhile
         except Exception as exc:
@@ -307,8 +313,8 @@ class InterviewService:
             grade = self.fallback_scorer.grade(item).model_copy(
                 update={"scorer": "offline-fallback", "fallback_reason": f"grader failed: {exc.__class__.__name__}"}
             )
-        with Session(self.engine, expire_on_commit=False) as db:
-            saved = store.save_grade(db=db, grade_id=record.id, worker=record.claimed_by, grade=grade_columns(grade))
+        with self.engine.connect() as db, store.write_lock(self.engine):
+            saved = store.store_grade(db=db, record=record, grade=grade_columns(grade))
             db.commit()
         if saved is not None:
             record_grade(grade)
@@ -320,14 +326,11 @@ class InterviewService:
             store.release_grade(db=db, grade_id=record.id, worker=record.claimed_by)
             db.commit()
 
-    def _grading_item(self, db, record: store.GradeRecord, session: store.InterviewSession) -> GradingItem:
-        turn = db.get(store.Turn, record.turn_id)
-        so_far = store.answers_to_question(
-            db=db, session_id=record.session_id, question_id=record.question_id, up_to_seq=turn.seq
-        )
+    def _grading_item(self, db, record: store.GradeRecord) -> GradingItem:
         return self.grading_item(
             stage=record.stage, question_id=record.question_id, question_text=record.question_text,
-            answer="\n\n".join(t.text for t in so_far), seniority=session.seniority,
+            answer="\n\n".join(store.answer_texts(db=db, record=record)),
+            seniority=store.read_seniority(db=db, session_id=record.session_id),
         )
 
     def grading_item(self, *, stage, question_id, question_text, answer, seniority="middle") -> GradingItem:
@@ -335,13 +338,20 @@ class InterviewService:
         if question is None:
             question = self.kb.match_question(question_text, stage)
         if question is not None:
-            rubric = self.kb.rubric_for(question)
+            rubric = self._rubric(question)
         else:
             rubric = self.kb.generic_rubric(self._stage(stage))
         return GradingItem(
             stage=stage, question_text=question.prompt if question else question_text, question=question,
             rubric=rubric, answer=answer, seniority=seniority,
         )
+
+    def _rubric(self, question) -> Rubric:
+        """The question's rubric, built once per question: the knowledge base does not change while serving."""
+        rubric = self._rubrics.get(question.id)
+        if rubric is None:
+            rubric = self._rubrics[question.id] = self.kb.rubric_for(question)
+        return rubric
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -376,9 +386,9 @@ class InterviewService:
         if not offline:
             LLM_SECONDS.labels("interviewer").observe(time.perf_counter() - started)
 
-    def _add_interviewer_turn(self, db, session_id, step: Step, text: str, offline: bool) -> store.Turn:
-        return store.add_turn(
-            db=db, session_id=session_id, role="interviewer", kind=step.kind, stage=step.stage,
+    def _add_interviewer_turn(self, db, session_id, step: Step, text: str, offline: bool, seq=None) -> store.Turn:
+        return store.insert_turn(
+            db=db, session_id=session_id, seq=seq, role="interviewer", kind=step.kind, stage=step.stage,
             question_id=step.question_id, text=text, offline=offline,
         )
 
@@ -387,7 +397,7 @@ class InterviewService:
         return InterviewContext(track=session.track, seniority=session.seniority, opening=opening, recent=recent)
 
     def _active_session(self, db, session_id) -> store.InterviewSession:
-        session = store.get_session(db=db, session_id=session_id)
+        session = store.read_session(db=db, session_id=session_id)
         if session is None:
             raise SessionNotFound(session_id)
         if session.status != "active":
@@ -397,18 +407,18 @@ class InterviewService:
     def _replay(self, session_id: str, key: str | None, expected_kind: str, text: str) -> AnswerResult | None:
         if not key:
             return None
-        with Session(self.engine, expire_on_commit=False) as db:
-            answer = store.find_turn_by_idempotency_key(db=db, session_id=session_id, key=key)
+        with self.engine.connect() as db:
+            turns = store.read_turns(db=db, session_id=session_id)
+            answer = next((t for t in turns if t.idempotency_key == key), None)
             if answer is None:
                 return None
             if (answer.kind, answer.text) != (expected_kind, text):
                 raise IdempotencyMismatch("this Idempotency-Key was already used for a different answer")
-            turns = store.list_turns(db=db, session_id=session_id)
             replies = [t for t in turns if t.seq == answer.seq + 1]
             if not replies:
                 raise AnswerInFlight("this answer is still being processed; retry in a moment")
-            grades = [g for g in store.list_grades(db=db, session_id=session_id) if g.turn_id == answer.id]
-            session = store.get_session(db=db, session_id=session_id)
+            grades = [g for g in store.read_grades(db=db, session_id=session_id) if g.turn_id == answer.id]
+            session = store.read_session(db=db, session_id=session_id)
         return AnswerResult(answer=answer, grade=grades[0] if grades else None, reply=replies[0], session=session)
 
     def _question_text(self, question_id: str | None) -> str:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+import weakref
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint, event, func
-from sqlalchemy.engine import Engine
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint, bindparam, event, func, insert, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Field, Session, SQLModel, create_engine, delete, select
 
 
@@ -100,6 +104,12 @@ class RateCounter(SQLModel, table=True):
     hits: int = 0
 
 
+configure_mappers()  # rows built with `model_construct` below need the mapped attributes ready
+SESSIONS = InterviewSession.__table__
+TURNS = Turn.__table__
+GRADES = GradeRecord.__table__
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -108,6 +118,24 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
+
+
+_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def write_lock(engine: Engine) -> AbstractContextManager:
+    """Held around a write transaction, from its first write to its commit.
+
+    SQLite admits one writer at a time and makes the others poll with growing sleeps (up to
+    100 ms each), which under load turned into second-long stalls; the threads of one process
+    queue on this lock instead. It orders work and guards no data: across processes SQLite's own
+    lock still decides, and on PostgreSQL (row locks) it is a no-op."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    lock = _WRITERS.get(engine)
+    if lock is None:
+        lock = _WRITERS.setdefault(engine, threading.Lock())
+    return lock
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -141,6 +169,152 @@ def get_session_for_token(*, db: Session, session_id: str, token: str | None) ->
     if session is None or not token or not hmac.compare_digest(session.token_hash, hash_token(token)):
         return None
     return session
+
+
+# --- the hot path: one short connection per step, Core statements, rows built without validation ---
+#
+# A turn runs these instead of the ORM functions above and below: each is one statement on a
+# Connection the caller commits, and returns table models filled from values the database (or
+# this function) already typed, with `model_construct` (SQLModel validation of every row costs
+# more than the statement).
+
+
+_SESSION_BY_ID = select(SESSIONS).where(SESSIONS.c.id == bindparam("b_id"))
+_SENIORITY = select(SESSIONS.c.seniority).where(SESSIONS.c.id == bindparam("b_id"))
+_MOVE_SESSION = update(SESSIONS).where(SESSIONS.c.id == bindparam("b_id"), SESSIONS.c.version == bindparam("b_version"))
+_TURNS_OF = select(TURNS).where(TURNS.c.session_id == bindparam("b_session")).order_by(TURNS.c.seq)
+_LAST_SEQ = select(func.max(TURNS.c.seq)).where(TURNS.c.session_id == bindparam("b_session"))
+_GRADE_BY_ID = select(GRADES).where(GRADES.c.id == bindparam("b_id"))
+_GRADES_OF = select(GRADES).where(GRADES.c.session_id == bindparam("b_session")).order_by(GRADES.c.id)
+_CLAIM = (
+    update(GRADES)
+    .where(
+        GRADES.c.id == bindparam("b_id"),
+        (GRADES.c.status == "pending")
+        | ((GRADES.c.status == "running") & (GRADES.c.claimed_at < bindparam("b_stale", type_=DateTime))),
+    )
+    .values(status="running", claimed_by=bindparam("b_worker"), claimed_at=bindparam("b_now", type_=DateTime),
+            attempts=GRADES.c.attempts + 1)
+    .returning(*GRADES.c)
+)
+_STORE_GRADE = update(GRADES).where(
+    GRADES.c.id == bindparam("b_id"), GRADES.c.status == "running", GRADES.c.claimed_by == bindparam("b_worker")
+)
+_ANSWER_TEXTS = (
+    select(TURNS.c.text)
+    .where(
+        TURNS.c.session_id == bindparam("b_session"), TURNS.c.role == "candidate", TURNS.c.kind == "answer",
+        TURNS.c.seq <= select(TURNS.c.seq).where(TURNS.c.id == bindparam("b_turn")).scalar_subquery(),
+    )
+    .order_by(TURNS.c.seq)
+)
+_PENDING_GRADE = {
+    "status": "pending", "overall": None, "tip": "", "scorer": None, "model": None, "rubric_version": None,
+    "prompt_version": None, "latency_ms": None, "prompt_tokens": None, "completion_tokens": None, "retries": 0,
+    "fallback_reason": None, "attempts": 0, "claimed_by": None, "claimed_at": None,
+}
+
+
+def read_session(*, db: Connection, session_id: str) -> InterviewSession | None:
+    row = db.execute(_SESSION_BY_ID, {"b_id": session_id}).first()
+    return None if row is None else InterviewSession.model_construct(**row._mapping)
+
+
+def read_session_for_token(*, db: Connection, session_id: str, token: str | None) -> InterviewSession | None:
+    """As `get_session_for_token`, on a Connection."""
+    session = read_session(db=db, session_id=session_id)
+    if session is None or not token or not hmac.compare_digest(session.token_hash, hash_token(token)):
+        return None
+    return session
+
+
+def insert_session(*, db: Connection, **values) -> InterviewSession:
+    now = utcnow()
+    row = {"status": "active", "version": 0, "reviewed": False, "created_at": now, "updated_at": now,
+           "finished_at": None, **values}
+    db.execute(insert(SESSIONS), row)
+    return InterviewSession.model_construct(**row)
+
+
+def move_session(*, db: Connection, session: InterviewSession, cursor: dict) -> InterviewSession | None:
+    """Store the session's new cursor if nobody moved it since `session` was read; None if someone did."""
+    now = utcnow()
+    values = {
+        "cursor": cursor, "status": cursor["status"], "version": session.version + 1, "updated_at": now,
+        "finished_at": now if cursor["status"] != "active" else None,
+    }
+    moved = db.execute(_MOVE_SESSION, {"b_id": session.id, "b_version": session.version, **values})
+    if moved.rowcount != 1:
+        return None
+    return InterviewSession.model_construct(**{**session.model_dump(), **values})
+
+
+def read_turns(*, db: Connection, session_id: str) -> list[Turn]:
+    return [Turn.model_construct(**row._mapping) for row in db.execute(_TURNS_OF, {"b_session": session_id})]
+
+
+def insert_turn(*, db: Connection, session_id: str, seq: int | None = None, **fields) -> Turn:
+    """Add a turn at `seq` (default: after the last); the unique (session_id, seq) refuses a taken one."""
+    if seq is None:
+        last = db.execute(_LAST_SEQ, {"b_session": session_id}).scalar()
+        seq = 0 if last is None else last + 1
+    row = {"stage": None, "question_id": None, "offline": False, "idempotency_key": None, **fields,
+           "session_id": session_id, "seq": seq, "created_at": utcnow()}
+    result = db.execute(insert(TURNS), row)
+    return Turn.model_construct(id=result.inserted_primary_key[0], **row)
+
+
+def insert_pending_grade(*, db: Connection, turn: Turn, question_text: str) -> GradeRecord:
+    now = utcnow()
+    row = {
+        **_PENDING_GRADE, "turn_id": turn.id, "session_id": turn.session_id, "stage": turn.stage,
+        "question_id": turn.question_id, "question_text": question_text, "criteria": [], "mistakes": [],
+        "flags": [], "missed_points": [], "created_at": now, "updated_at": now,
+    }
+    result = db.execute(insert(GRADES), row)
+    return GradeRecord.model_construct(id=result.inserted_primary_key[0], **row)
+
+
+def read_grade(*, db: Connection, grade_id: int) -> GradeRecord | None:
+    row = db.execute(_GRADE_BY_ID, {"b_id": grade_id}).first()
+    return None if row is None else GradeRecord.model_construct(**row._mapping)
+
+
+def read_grades(*, db: Connection, session_id: str) -> list[GradeRecord]:
+    return [GradeRecord.model_construct(**row._mapping) for row in db.execute(_GRADES_OF, {"b_session": session_id})]
+
+
+def claim(*, db: Connection, grade_id: int, worker: str, stale_before: datetime) -> GradeRecord | None:
+    """Take a grade to work on, unless another live worker holds it: one conditional UPDATE.
+
+    Two workers racing for it both run the UPDATE; the database lets one change the row and the
+    other re-checks the condition against the changed row (PostgreSQL re-evaluates WHERE after the
+    row lock, SQLite serialises writers), so exactly one gets it back."""
+    params = {"b_id": grade_id, "b_stale": stale_before, "b_worker": worker, "b_now": utcnow()}
+    row = db.execute(_CLAIM, params).first()
+    return None if row is None else GradeRecord.model_construct(**row._mapping)
+
+
+def answer_texts(*, db: Connection, record: GradeRecord) -> list[str]:
+    """The answers to the graded answer's question, up to and including it (follow-ups add to it)."""
+    query = _ANSWER_TEXTS.where(TURNS.c.question_id == record.question_id) if record.question_id is None else (
+        _ANSWER_TEXTS.where(TURNS.c.question_id == bindparam("b_question"))
+    )
+    params = {"b_session": record.session_id, "b_turn": record.turn_id, "b_question": record.question_id}
+    return list(db.execute(query, params).scalars())
+
+
+def read_seniority(*, db: Connection, session_id: str) -> str | None:
+    return db.execute(_SENIORITY, {"b_id": session_id}).scalar()
+
+
+def store_grade(*, db: Connection, record: GradeRecord, grade: dict) -> GradeRecord | None:
+    """Store a finished grade if `record`'s worker still holds the claim; None if another worker took it over."""
+    values = {**grade, "status": "done", "updated_at": utcnow()}
+    saved = db.execute(_STORE_GRADE, {"b_id": record.id, "b_worker": record.claimed_by, **values})
+    if saved.rowcount != 1:
+        return None
+    return GradeRecord.model_construct(**{**record.model_dump(), **values})
 
 
 # --- turns ----------------------------------------------------------------------------------
@@ -275,18 +449,20 @@ def release_grade(*, db: Session, grade_id: int, worker: str | None) -> None:
 # --- rate limits ----------------------------------------------------------------------------
 
 
-def count_hit(*, db: Session, key: str, window_start: int) -> int:
-    """Add one hit to the key's window and return the window's total, atomically."""
-    if db.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+def count_hit(*, db: Connection | Session, key: str, window_start: int) -> int:
+    """Add one hit to the key's window and return the window's total, atomically (one upsert)."""
+    dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(RateCounter).values(key=key, window_start=window_start, hits=1)
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    counters = RateCounter.__table__
+    statement = upsert(counters).values(key=key, window_start=window_start, hits=1)
     statement = statement.on_conflict_do_update(
-        index_elements=["key", "window_start"], set_={"hits": RateCounter.hits + 1}
-    ).returning(RateCounter.hits)
-    hits = db.exec(statement).scalar_one()
+        index_elements=["key", "window_start"], set_={"hits": counters.c.hits + 1}
+    ).returning(counters.c.hits)
+    hits = db.execute(statement).scalar_one()
     if hits == 1:  # a new window: forget windows older than an hour
-        db.exec(delete(RateCounter).where(RateCounter.window_start < window_start - 3600))
+        db.execute(delete(counters).where(counters.c.window_start < window_start - 3600))
     db.commit()
     return hits

@@ -13,7 +13,7 @@ import time
 from coach.knowledge import Criterion, KeyPoint, Mistake
 from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound
 from coach.scoring.injection import injection_evidence
-from coach.scoring.text import hits, is_explanatory, sentences, words
+from coach.scoring.text import hits, is_explanatory, mentions_any, sentences, words
 
 MIN_WORDS = 8
 NON_ANSWERS = {"i don't know", "i dont know", "pass", "skip", "no idea", "n/a", "idk", "not sure"}
@@ -33,14 +33,15 @@ class OfflineScorer:
 
 def grade_answer(item: GradingItem) -> Grade:
     answer_sentences = sentences(item.answer)
-    flags = _flags(item, answer_sentences)
-    covered, missed = key_point_coverage(item.rubric.key_points, answer_sentences)
+    lowered = [s.lower() for s in answer_sentences]  # each sentence lower-cased once, scanned once per term list
+    flags = _flags(item, answer_sentences, lowered)
+    covered, missed = _coverage(item.rubric.key_points, lowered)
     coverage = len(covered) / len(item.rubric.key_points) if item.rubric.key_points else None
     useless = "empty" in flags or "off_topic" in flags
     criteria = [
-        _score_criterion(c, item, answer_sentences, covered, coverage, useless) for c in item.rubric.criteria
+        _score_criterion(c, answer_sentences, lowered, covered, coverage, useless) for c in item.rubric.criteria
     ]
-    mistakes = [] if "empty" in flags else _mistakes(item.rubric.mistakes, item.answer, answer_sentences)
+    mistakes = [] if "empty" in flags else _mistakes(item.rubric.mistakes, item.answer, answer_sentences, lowered)
     return Grade(
         overall=_overall(criteria, mistakes, flags),
         criteria=criteria,
@@ -56,13 +57,23 @@ def grade_answer(item: GradingItem) -> Grade:
 
 def key_point_coverage(points: list[KeyPoint], answer_sentences: list[str]) -> tuple[list[KeyPoint], list[KeyPoint]]:
     """Key points the answer covers (a sentence names one of its terms) and those it misses."""
+    return _coverage(points, [s.lower() for s in answer_sentences])
+
+
+def _coverage(points: list[KeyPoint], lowered: list[str]) -> tuple[list[KeyPoint], list[KeyPoint]]:
     covered, missed = [], []
     for point in points:
-        (covered if any(hits(s, point.terms) for s in answer_sentences) else missed).append(point)
+        terms = tuple(point.terms)
+        (covered if any(mentions_any(s, terms) for s in lowered) else missed).append(point)
     return covered, missed
 
 
-def _flags(item: GradingItem, answer_sentences: list[str]) -> list[str]:
+def _matching(answer_sentences: list[str], lowered: list[str], terms: tuple[str, ...]) -> list[str]:
+    """The sentences that name any of the terms, verbatim."""
+    return [s for s, low in zip(answer_sentences, lowered) if mentions_any(low, terms)]
+
+
+def _flags(item: GradingItem, answer_sentences: list[str], lowered: list[str]) -> list[str]:
     flags = []
     if injection_evidence(item.answer):
         flags.append("prompt_injection")
@@ -70,7 +81,7 @@ def _flags(item: GradingItem, answer_sentences: list[str]) -> list[str]:
     if len(words(item.answer)) < MIN_WORDS or text in NON_ANSWERS:
         flags.append("empty")
         return flags
-    if not _on_topic(item, answer_sentences):
+    if not _on_topic(item, answer_sentences, lowered):
         flags.append("off_topic")
     elif _buzzword_list(answer_sentences, item):
         flags.append("buzzwords")
@@ -84,9 +95,8 @@ def _topic_terms(item: GradingItem) -> list[str]:
     return sorted(set(terms))
 
 
-def _on_topic(item: GradingItem, answer_sentences: list[str]) -> bool:
-    terms = _topic_terms(item)
-    relevant = [s for s in answer_sentences if hits(s, terms)]
+def _on_topic(item: GradingItem, answer_sentences: list[str], lowered: list[str]) -> bool:
+    relevant = _matching(answer_sentences, lowered, tuple(_topic_terms(item)))
     if item.stage == "behavioral":
         return bool(relevant) or len(answer_sentences) >= 3
     return len(relevant) >= max(1, round(0.25 * len(answer_sentences)))
@@ -104,13 +114,13 @@ def _buzzword_list(answer_sentences: list[str], item: GradingItem) -> bool:
 
 def _score_criterion(
     criterion: Criterion,
-    item: GradingItem,
     answer_sentences: list[str],
+    lowered: list[str],
     covered: list[KeyPoint],
     coverage: float | None,
     useless: bool,
 ) -> CriterionScore:
-    evidence = [] if useless else _evidence_for(criterion, answer_sentences, covered)
+    evidence = [] if useless else _evidence_for(criterion, answer_sentences, lowered, covered)
     if not evidence:
         return CriterionScore(
             id=criterion.id,
@@ -131,24 +141,27 @@ def _score_criterion(
     )
 
 
-def _evidence_for(criterion: Criterion, answer_sentences: list[str], covered: list[KeyPoint]) -> list[str]:
-    direct = [s for s in answer_sentences if hits(s, criterion.signals)]
+def _evidence_for(
+    criterion: Criterion, answer_sentences: list[str], lowered: list[str], covered: list[KeyPoint]
+) -> list[str]:
+    direct = _matching(answer_sentences, lowered, tuple(criterion.signals))
     if direct or criterion.id in STAR_CRITERIA:
         return direct
     # Content criteria are shown by the key points the answer explains.
-    point_terms = [t for p in covered for t in p.terms]
-    return [s for s in answer_sentences if hits(s, point_terms)]
+    return _matching(answer_sentences, lowered, tuple(t for p in covered for t in p.terms))
 
 
 def _aim(criterion: Criterion) -> str:
     return f"To reach 4: {criterion.levels[4]}"
 
 
-def _mistakes(rubric_mistakes: list[Mistake], answer: str, answer_sentences: list[str]) -> list[MistakeFound]:
+def _mistakes(
+    rubric_mistakes: list[Mistake], answer: str, answer_sentences: list[str], lowered: list[str]
+) -> list[MistakeFound]:
     found = []
     for mistake in rubric_mistakes:
-        evidence = [s for s in answer_sentences if hits(s, mistake.signs)]
-        omitted = bool(mistake.missing_all) and not hits(answer, mistake.missing_all)
+        evidence = _matching(answer_sentences, lowered, tuple(mistake.signs))
+        omitted = bool(mistake.missing_all) and not mentions_any(answer.lower(), tuple(mistake.missing_all))
         if evidence or omitted:
             found.append(MistakeFound(id=mistake.id, name=mistake.name, evidence=evidence[:3]))
     return found

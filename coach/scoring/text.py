@@ -41,6 +41,23 @@ def hits(text: str, terms: list[str]) -> list[str]:
     return [t for t in terms if term_pattern(t).search(lowered)]
 
 
+@lru_cache(maxsize=4096)
+def any_term_pattern(terms: tuple[str, ...]) -> re.Pattern | None:
+    """One pattern that matches where any of the terms matches (as `term_pattern`), None for no terms.
+
+    Searching it once says what `hits(text, terms)` being non-empty says, in one scan of the text."""
+    if not terms:
+        return None
+    alternatives = "|".join(re.escape(t.lower()) for t in terms)
+    return re.compile(r"(?<![a-z0-9])(?:" + alternatives + ")")
+
+
+def mentions_any(lowered: str, terms: tuple[str, ...]) -> bool:
+    """True if `lowered` (already lower-cased) names any of the terms: `bool(hits(text, terms))`, faster."""
+    pattern = any_term_pattern(terms)
+    return pattern is not None and pattern.search(lowered) is not None
+
+
 def is_explanatory(sentence: str) -> bool:
     """A sentence that reasons rather than names: long enough and with a connective."""
     lowered = f" {sentence.lower()} "
