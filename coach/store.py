@@ -153,12 +153,6 @@ def hash_token(token: str) -> str:
 # --- sessions -------------------------------------------------------------------------------
 
 
-def create_session(*, db: Session, session: InterviewSession) -> InterviewSession:
-    db.add(session)
-    db.flush()
-    return session
-
-
 def get_session(*, db: Session, session_id: str) -> InterviewSession | None:
     return db.get(InterviewSession, session_id)
 
@@ -320,51 +314,11 @@ def store_grade(*, db: Connection, record: GradeRecord, grade: dict) -> GradeRec
 # --- turns ----------------------------------------------------------------------------------
 
 
-def next_seq(*, db: Session, session_id: str) -> int:
-    last = db.exec(select(Turn.seq).where(Turn.session_id == session_id).order_by(Turn.seq.desc())).first()
-    return 0 if last is None else last + 1
-
-
-def add_turn(*, db: Session, session_id: str, **fields) -> Turn:
-    turn = Turn(session_id=session_id, seq=next_seq(db=db, session_id=session_id), **fields)
-    db.add(turn)
-    db.flush()
-    return turn
-
-
 def list_turns(*, db: Session, session_id: str) -> list[Turn]:
     return list(db.exec(select(Turn).where(Turn.session_id == session_id).order_by(Turn.seq)))
 
 
-def find_turn_by_idempotency_key(*, db: Session, session_id: str, key: str) -> Turn | None:
-    return db.exec(select(Turn).where(Turn.session_id == session_id, Turn.idempotency_key == key)).first()
-
-
-def answers_to_question(*, db: Session, session_id: str, question_id: str | None, up_to_seq: int) -> list[Turn]:
-    query = select(Turn).where(
-        Turn.session_id == session_id,
-        Turn.role == "candidate",
-        Turn.kind == "answer",
-        Turn.question_id == question_id,
-        Turn.seq <= up_to_seq,
-    )
-    return list(db.exec(query.order_by(Turn.seq)))
-
-
 # --- grades ---------------------------------------------------------------------------------
-
-
-def add_pending_grade(*, db: Session, turn: Turn, question_text: str) -> GradeRecord:
-    record = GradeRecord(
-        turn_id=turn.id,
-        session_id=turn.session_id,
-        stage=turn.stage,
-        question_id=turn.question_id,
-        question_text=question_text,
-    )
-    db.add(record)
-    db.flush()
-    return record
 
 
 def list_grades(*, db: Session, session_id: str) -> list[GradeRecord]:
@@ -373,18 +327,6 @@ def list_grades(*, db: Session, session_id: str) -> list[GradeRecord]:
 
 def get_grade(*, db: Session, grade_id: int) -> GradeRecord | None:
     return db.get(GradeRecord, grade_id)
-
-
-def claim_grade(*, db: Session, grade_id: int, worker: str, stale_before: datetime) -> GradeRecord | None:
-    """Take a grade to work on, unless another live worker holds it."""
-    query = select(GradeRecord).where(GradeRecord.id == grade_id).with_for_update(skip_locked=True)
-    record = db.exec(query).first()
-    if record is None or not _claimable(record, stale_before):
-        return None
-    _mark_claimed(record, worker)
-    db.add(record)
-    db.commit()
-    return record
 
 
 def claim_next_pending(*, db: Session, worker: str, stale_before: datetime) -> GradeRecord | None:
@@ -408,12 +350,6 @@ def claim_next_pending(*, db: Session, worker: str, stale_before: datetime) -> G
     return record
 
 
-def _claimable(record: GradeRecord, stale_before: datetime) -> bool:
-    return record.status == "pending" or (
-        record.status == "running" and record.claimed_at is not None and record.claimed_at < stale_before
-    )
-
-
 def _mark_claimed(record: GradeRecord, worker: str) -> None:
     record.status = "running"
     record.claimed_by = worker
@@ -423,19 +359,6 @@ def _mark_claimed(record: GradeRecord, worker: str) -> None:
 
 def count_grades(*, db: Session, status: str) -> int:
     return db.exec(select(func.count()).select_from(GradeRecord).where(GradeRecord.status == status)).one()
-
-
-def save_grade(*, db: Session, grade_id: int, worker: str | None, grade: dict) -> GradeRecord | None:
-    """Store a finished grade if `worker` still holds the claim; None if another worker took it over."""
-    record = db.exec(select(GradeRecord).where(GradeRecord.id == grade_id).with_for_update()).first()
-    if record is None or record.status != "running" or record.claimed_by != worker:
-        return None
-    for key, value in grade.items():
-        setattr(record, key, value)
-    record.status = "done"
-    record.updated_at = utcnow()
-    db.add(record)
-    return record
 
 
 def release_grade(*, db: Session, grade_id: int, worker: str | None) -> None:
