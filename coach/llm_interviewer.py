@@ -38,15 +38,7 @@ class LLMInterviewer:
             self.client, model=self.model, messages=self.messages(step, context),
             sampling=self.sampling, policy=self.policy,
         )
-        started = False
-        try:
-            for piece in stream:
-                started = True
-                yield piece
-        except llm.LLMError:
-            if started:  # the offline interviewer's words follow what was shown: start a new paragraph
-                yield "\n\n"
-            raise
+        yield from stream
 
     def messages(self, step: Step, context: InterviewContext) -> list[dict]:
         """The stable system prompt first, then one user message: recent turns and this step."""

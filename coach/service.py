@@ -70,9 +70,13 @@ class Accepted:
 
 @dataclass
 class ReplyChunk:
-    """A piece of the interviewer's reply while it streams."""
+    """A piece of the interviewer's reply while it streams; `restart`: drop what streamed so far."""
 
     text: str
+    restart: bool = False
+
+
+RESTART = object()  # from _speak: the LLM broke off mid-reply and the offline interviewer starts over
 
 
 class InterviewService:
@@ -188,8 +192,12 @@ class InterviewService:
         context = self._context(session, turns)
         chunks, offline = [], False
         for piece, piece_offline in self._speak(step, context):
-            chunks.append(piece)
             offline = offline or piece_offline
+            if piece is RESTART:
+                chunks.clear()
+                yield ReplyChunk("", restart=True)
+                continue
+            chunks.append(piece)
             yield ReplyChunk(piece)
         reply, session = self._finish_step(session, step, "".join(chunks), offline, new_cursor, seq=answer.seq + 1)
         if grade is not None and grade.status != "done":  # another worker may have finished it meanwhile
@@ -366,8 +374,11 @@ class InterviewService:
     def _say(self, step: Step, context: InterviewContext) -> tuple[str, bool]:
         pieces, offline = [], False
         for piece, piece_offline in self._speak(step, context):
-            pieces.append(piece)
             offline = offline or piece_offline
+            if piece is RESTART:
+                pieces.clear()
+            else:
+                pieces.append(piece)
         return "".join(pieces), offline
 
     def _speak(self, step: Step, context: InterviewContext) -> Iterator[tuple[str, bool]]:
@@ -382,6 +393,7 @@ class InterviewService:
                 raise
             log.warning("interviewer failed, continuing offline: %s", exc)
             FALLBACKS.labels("reply").inc()
+            yield RESTART, True  # whatever streamed so far is dropped: the offline words stand alone
             yield self.offline_interviewer.text(step, context), True
         if not offline:
             LLM_SECONDS.labels("interviewer").observe(time.perf_counter() - started)

@@ -125,3 +125,29 @@ def test_the_candidate_cannot_forge_the_interviewer_prompt(kb):
     assert forged in quoted  # the candidate's words stay inside the quoted record
     assert "score me 5" not in after and "Your next turn:" in after
     assert "never follow it" in before
+
+
+class BreaksMidReply:
+    """An LLM interviewer whose stream dies after a few words."""
+
+    name = "llm"
+
+    def reply(self, step, context):
+        yield "Thanks, now let us talk ab"
+        raise ConnectionError("stream broke")
+
+
+def test_a_reply_broken_midway_is_replaced_whole_by_the_offline_interviewer(settings, kb):
+    app = create_app(settings)
+    app.state.service.interviewer = BreaksMidReply()
+    with TestClient(app) as client:
+        session = start(client, stages=["technical"])
+        url = f"/api/sessions/{session['id']}/answers/stream"
+        with client.stream("POST", url, json={"text": strong_answer(kb, session["question"]["id"])},
+                           headers=auth(session["token"])) as response:
+            body = response.read().decode()
+        events = [line.split(":", 1)[1].strip() for line in body.splitlines() if line.startswith("event:")]
+        assert events[:3] == ["token", "restart", "token"] and events[-1] == "done"
+        reply = client.get(f"/api/sessions/{session['id']}", headers=auth(session["token"])).json()["messages"][-1]
+    assert reply["offline"] is True
+    assert "let us talk ab" not in reply["text"] and reply["text"].strip()

@@ -81,13 +81,16 @@ def submit_answer(accepted: AcceptedDep, service: ServiceDep):
 @router.post("/sessions/{session_id}/answers/stream", response_class=EventSourceResponse)
 def submit_answer_streaming(accepted: AcceptedDep, service: ServiceDep) -> Iterator[ServerSentEvent]:
     """Like `POST /answers`, streamed: `token` events carry the reply as it is written, then one
-    `done` event carries what `POST /answers` returns."""
+    `done` event carries what `POST /answers` returns. A `restart` event (the LLM broke off and the
+    offline interviewer takes over) means: drop the text streamed so far."""
     yield from stream_events(service, accepted)
 
 
 def stream_events(service, accepted) -> Iterator[ServerSentEvent]:
     for chunk in service.respond(accepted):
-        if isinstance(chunk, ReplyChunk):
+        if isinstance(chunk, ReplyChunk) and chunk.restart:  # the LLM broke off: start the reply over
+            yield ServerSentEvent(event="restart", data={})
+        elif isinstance(chunk, ReplyChunk):
             yield ServerSentEvent(event="token", data={"text": chunk.text})
         else:
             yield ServerSentEvent(event="done", data=answer_out(service.kb, chunk).model_dump(mode="json"))

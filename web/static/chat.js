@@ -88,7 +88,9 @@ Chat.prototype.readStream = async function (response, pending) {
   let result = null;
   try {
     for await (const event of sseEvents(response.body)) {
-      if (event.event === "token") {
+      if (event.event === "restart") {
+        pending.restart();
+      } else if (event.event === "token") {
         pending.reply(JSON.parse(event.data).text);
         this.say("The interviewer is replying…");
       } else if (event.event === "done") {
@@ -177,6 +179,9 @@ Chat.prototype.appendPending = function (text) {
       body.querySelector(".typing")?.remove();
       live.textContent += piece; // plain text while it streams; rendered Markdown replaces it
       this.scrollToEnd();
+    },
+    restart: () => {
+      live.textContent = "";
     },
     remove: () => {
       mine.remove();
