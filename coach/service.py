@@ -173,6 +173,7 @@ class InterviewService:
                     db.commit()  # the answer is safe from here on, whatever fails next
             except IntegrityError as exc:  # the same turn number was taken by a concurrent submit
                 raise AnswerInFlight("another answer to this session arrived at the same time") from exc
+        _log_event("answer stored", session=session_id, seq=answer.seq, stage=stage, kind=answer.kind)
         return Accepted(session_id=session_id, answer=answer, grade=grade, session=session, turns=[*turns, answer])
 
     def _respond(self, session_id, answer, grade, session=None, turns=None) -> Iterator[ReplyChunk | AnswerResult]:
@@ -247,6 +248,8 @@ class InterviewService:
                 db.rollback()
                 raise AnswerInFlight("the session moved on while this answer was processed")
             db.commit()
+        _log_event("reply stored", session=session.id, seq=reply.seq, kind=step.kind, offline=offline,
+                   status=moved.status)
         return reply, moved
 
     def resume_interrupted(self, session_id: str) -> None:
@@ -326,6 +329,8 @@ class InterviewService:
             db.commit()
         if saved is not None:
             record_grade(grade)
+            _log_event("answer graded", session=record.session_id, grade=record.id, scorer=grade.scorer,
+                       overall=grade.overall, flags=grade.flags, latency_ms=grade.latency_ms, retries=grade.retries)
         return saved or record
 
     def _release(self, record: store.GradeRecord) -> None:
@@ -444,6 +449,11 @@ class InterviewService:
     @staticmethod
     def _cursor(session: store.InterviewSession) -> Cursor:
         return Cursor.model_validate(session.cursor)
+
+
+def _log_event(message: str, **fields) -> None:
+    """One structured line; the request id (see coach.observability) ties a turn's lines together."""
+    log.info(message, extra={"fields": fields})
 
 
 def grade_columns(grade: Grade) -> dict:

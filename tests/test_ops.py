@@ -64,11 +64,11 @@ def test_every_response_carries_a_request_id(client):
 def test_log_lines_are_json_with_the_request_id():
     token = request_id_var.set("abc123")
     try:
-        record = logging.LogRecord("coach.test", logging.INFO, __file__, 1, "answer stored", None, None)
+        record = logging.getLogRecordFactory()("coach.test", logging.INFO, __file__, 1, "answer stored", None, None)
         record.fields = {"session": "s1"}
-        line = json.loads(JsonFormatter().format(record))
     finally:
         request_id_var.reset(token)
+    line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "abc123" and line["message"] == "answer stored" and line["session"] == "s1"
 
 
@@ -105,3 +105,15 @@ def test_an_unmigrated_postgres_database_is_refused(settings, postgres_url):
     finally:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_a_turn_logs_its_steps_under_one_request_id(client, kb, caplog):
+    session = start(client, stages=["phone_screen"])
+    with caplog.at_level(logging.INFO, logger="coach"):
+        response = client.post(f"/api/sessions/{session['id']}/answers", headers={
+            **auth(session["token"]), "X-Request-ID": "turn-7"}, json={"text": strong_answer(kb, session["question"]["id"])})
+    assert response.status_code == 200
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name.startswith("coach")]
+    steps = {line["message"]: line for line in lines if line["request_id"] == "turn-7"}
+    assert {"answer stored", "answer graded", "reply stored"} <= set(steps)
+    assert steps["answer graded"]["scorer"] == "offline" and steps["answer stored"]["session"] == session["id"]
