@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from coach import review_store, reviewers, store
 from coach.api.deps import DbDep, bearer_token
+from coach.api.schemas import TurnBase
 from coach.evaluation import Agreement, agreement
 from coach.review_store import Override, Reviewer, ReviewComment, SessionFilters, SessionPage
 
@@ -113,15 +114,7 @@ class ReviewGradeOut(BaseModel):
     overrides: list[OverrideOut]
 
 
-class ReviewTurnOut(BaseModel):
-    id: int
-    seq: int
-    role: str
-    kind: str
-    stage: str | None
-    question_id: str | None
-    text: str
-    created_at: datetime
+class ReviewTurnOut(TurnBase):
     grade: ReviewGradeOut | None
     comments: list[CommentOut]
 
@@ -182,7 +175,7 @@ def session_transcript(db: Session, session: store.InterviewSession) -> ReviewSe
     for turn in store.list_turns(db=db, session_id=session.id):
         grade = grades.get(turn.id)
         turns.append(ReviewTurnOut(
-            **turn.model_dump(include={"id", "seq", "role", "kind", "stage", "question_id", "text", "created_at"}),
+            **turn.model_dump(include=set(TurnBase.model_fields)),
             grade=grade_out(grade, overrides.get(grade.id, [])) if grade else None,
             comments=[CommentOut.model_validate(c.model_dump()) for c in comments.get(turn.id, [])],
         ))

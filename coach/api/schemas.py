@@ -97,7 +97,9 @@ class GradeOut(BaseModel):
         return cls.model_validate(data)
 
 
-class TurnOut(BaseModel):
+class TurnBase(BaseModel):
+    """A message of the transcript; `offline` marks an interviewer turn written without the LLM."""
+
     id: int
     seq: int
     role: str
@@ -107,6 +109,9 @@ class TurnOut(BaseModel):
     text: str
     offline: bool
     created_at: datetime
+
+
+class TurnOut(TurnBase):
     grade: GradeOut | None = None
 
 
