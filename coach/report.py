@@ -133,24 +133,22 @@ def _criteria_results(latest: list[dict]) -> tuple[list[CriterionResult], dict]:
 
 
 def _strengths(criteria: list[CriterionResult], latest: list[dict]) -> list[Strength]:
-    strengths = []
+    strengths, quoted = [], set()
     for criterion in [c for c in criteria if c.score >= 3.5][:3]:
-        strengths.append(
-            Strength(criterion=criterion.id, name=criterion.name, score=criterion.score,
-                     evidence=_best_evidence(criterion.id, latest))
-        )
+        evidence = _best_evidence(criterion.id, latest, quoted)
+        quoted.add(evidence)
+        strengths.append(Strength(criterion=criterion.id, name=criterion.name, score=criterion.score, evidence=evidence))
     return strengths
 
 
-def _best_evidence(criterion_id: str, latest: list[dict]) -> str | None:
-    best = None
+def _best_evidence(criterion_id: str, latest: list[dict], quoted: set) -> str | None:
+    """The best-scored quote for the criterion, preferring one no other strength quotes."""
+    candidates = []
     for answer in latest:
         for criterion in (answer["grade"] or {}).get("criteria", []):
-            if criterion["id"] == criterion_id and criterion["evidence"] and (
-                best is None or (criterion["score"] or 0) > best[0]
-            ):
-                best = (criterion["score"] or 0, criterion["evidence"][0])
-    return best[1] if best else None
+            if criterion["id"] == criterion_id:
+                candidates += [(q in quoted, -(criterion["score"] or 0), q) for q in criterion["evidence"]]
+    return min(candidates)[2] if candidates else None
 
 
 def _improvements(kb: KnowledgeBase, track: str, criteria: list[CriterionResult], by_stage: dict) -> list[Improvement]:
@@ -162,7 +160,9 @@ def _improvements(kb: KnowledgeBase, track: str, criteria: list[CriterionResult]
         stage = kb.track(track).stage(stage_id)
         tip = _closest_tip(stage, kb.criteria.get(criterion.id), used_tips)
         used_tips.add(tip.id)
-        level = kb.criteria[criterion.id].levels[4] if criterion.id in kb.criteria else ""
+        # Aim one level above where the candidate stands.
+        target = min(5, int(criterion.score) + 1)
+        level = kb.criteria[criterion.id].levels[target] if criterion.id in kb.criteria else ""
         improvements.append(
             Improvement(stage=stage.id, criterion=criterion.id, name=criterion.name, score=criterion.score,
                         advice=f"Aim for: {level}".strip(), tip=tip)

@@ -84,7 +84,8 @@ def test_an_off_topic_answer_scores_low(kb, sql_question):
 def test_an_answer_instructing_the_grader_is_flagged_and_scores_low(kb, sql_question, injection):
     result = grade(kb, sql_question, f"{SQL_STRONG}\n{injection}")
     assert "prompt_injection" in result.flags
-    assert result.overall <= 1.5
+    assert result.overall == 1.0
+    assert all(c.score == 1 and "flagged prompt_injection" in c.feedback for c in result.criteria)
 
 
 def test_ordinary_numbers_are_not_mistaken_for_injection(kb, sql_question):

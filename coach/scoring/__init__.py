@@ -54,6 +54,37 @@ class GradingItem(BaseModel):
     seniority: str = "middle"
 
 
+# An answer with one of these flags scores at most this, overall and on every criterion,
+# whatever else it mentions: a trick must never raise its own score.
+FLAG_CAPS = {"prompt_injection": 1.0, "empty": 1.0, "off_topic": 1.5, "buzzwords": 2.0}
+MISTAKE_PENALTY, MAX_MISTAKE_PENALTY = 0.25, 1.0
+
+
+def capped(criteria: list[CriterionScore], flags: list[str]) -> list[CriterionScore]:
+    """Criterion scores held to the lowest cap among the flags, with the reason in the feedback."""
+    caps = [(FLAG_CAPS[f], f) for f in flags if f in FLAG_CAPS]
+    if not caps:
+        return criteria
+    cap, flag = min(caps)
+    ceiling = max(1, int(cap))
+    return [
+        c if c.score is None or c.score <= ceiling else c.model_copy(
+            update={"score": ceiling, "feedback": f"Capped at {ceiling} because the answer is flagged {flag}. {c.feedback}"}
+        )
+        for c in criteria
+    ]
+
+
+def overall_score(criteria: list[CriterionScore], mistakes: list[MistakeFound], flags: list[str]) -> float:
+    """Mean criterion score (a criterion without evidence counts as 1), less a little per mistake, capped by flags."""
+    scores = [c.score or 1 for c in criteria]
+    value = sum(scores) / len(scores) if scores else 1.0
+    value -= min(MAX_MISTAKE_PENALTY, MISTAKE_PENALTY * len(mistakes))
+    for flag in flags:
+        value = min(value, FLAG_CAPS.get(flag, 5.0))
+    return round(max(1.0, min(5.0, value)), 1)
+
+
 class Scorer(Protocol):
     name: str
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from coach import llm
 from coach.config import Settings
 from coach.knowledge import Criterion, Rubric
-from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound
+from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound, capped, overall_score
 from coach.scoring.injection import injection_evidence
 from coach.scoring.offline import OfflineScorer
 from coach.scoring.text import words
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 SYSTEM_TEMPLATE = "judge_system.j2"
 USER_TEMPLATE = "judge_user.j2"
-INJECTION_CAP = 1.5
 INSUFFICIENT = "insufficient evidence"
 MAX_QUOTES = 3
 MIN_QUOTE_WORDS = 2
@@ -239,13 +238,13 @@ def verdict_to_grade(item: GradingItem, verdict: Verdict) -> Grade:
     """A Grade from the model's verdict, keeping only what holds up against the answer and rubric."""
     rubric, answer = item.rubric, item.answer
     by_id = {v.criterion_id: v for v in verdict.criteria}
-    criteria = [_criterion(c, by_id.get(c.id), answer) for c in rubric.criteria]
     mistakes = _mistakes(verdict, rubric, answer)
     flags = ["prompt_injection"] if injection_evidence(answer) or verified(verdict.instructions_in_answer, answer) else []
+    criteria = capped([_criterion(c, by_id.get(c.id), answer) for c in rubric.criteria], flags)
     point_ids = {p.id for p in rubric.key_points}
     missed = [p for p in dict.fromkeys(verdict.missed_key_points) if p in point_ids]
     return Grade(
-        overall=overall(criteria, mistakes, flags),
+        overall=overall_score(criteria, mistakes, flags),
         criteria=criteria,
         mistakes=mistakes,
         flags=flags,
@@ -284,16 +283,6 @@ def _mistakes(verdict: Verdict, rubric: Rubric, answer: str) -> list[MistakeFoun
         if mistake is not None and mistake.id not in found:
             found[mistake.id] = MistakeFound(id=mistake.id, name=mistake.name, evidence=verified(claim.evidence, answer))
     return list(found.values())
-
-
-def overall(criteria: list[CriterionScore], mistakes: list[MistakeFound], flags: list[str]) -> float:
-    """Mean criterion score (unshown counts as 1), less a little per mistake, capped on injection."""
-    scores = [c.score or 1 for c in criteria]
-    value = sum(scores) / len(scores) if scores else 1.0
-    value -= min(1.0, 0.25 * len(mistakes))
-    if "prompt_injection" in flags:
-        value = min(value, INJECTION_CAP)
-    return round(max(1.0, min(5.0, value)), 1)
 
 
 def _tip(rubric: Rubric, missed: list[str]) -> str:

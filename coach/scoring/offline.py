@@ -11,14 +11,13 @@ from __future__ import annotations
 import time
 
 from coach.knowledge import Criterion, KeyPoint, Mistake
-from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound
+from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound, capped, overall_score
 from coach.scoring.injection import injection_evidence
 from coach.scoring.text import hits, is_explanatory, mentions_any, sentences, words
 
 MIN_WORDS = 8
 NON_ANSWERS = {"i don't know", "i dont know", "pass", "skip", "no idea", "n/a", "idk", "not sure"}
 STAR_CRITERIA = {"star-situation", "star-task", "star-action", "star-result"}
-CAPS = {"prompt_injection": 1.0, "empty": 1.0, "off_topic": 1.5, "buzzwords": 2.0}
 
 
 class OfflineScorer:
@@ -38,12 +37,12 @@ def grade_answer(item: GradingItem) -> Grade:
     covered, missed = _coverage(item.rubric.key_points, lowered)
     coverage = len(covered) / len(item.rubric.key_points) if item.rubric.key_points else None
     useless = "empty" in flags or "off_topic" in flags
-    criteria = [
+    criteria = capped([
         _score_criterion(c, answer_sentences, lowered, covered, coverage, useless) for c in item.rubric.criteria
-    ]
+    ], flags)
     mistakes = [] if "empty" in flags else _mistakes(item.rubric.mistakes, item.answer, answer_sentences, lowered)
     return Grade(
-        overall=_overall(criteria, mistakes, flags),
+        overall=overall_score(criteria, mistakes, flags),
         criteria=criteria,
         mistakes=mistakes,
         flags=flags,
@@ -165,15 +164,6 @@ def _mistakes(
         if evidence or omitted:
             found.append(MistakeFound(id=mistake.id, name=mistake.name, evidence=evidence[:3]))
     return found
-
-
-def _overall(criteria: list[CriterionScore], mistakes: list[MistakeFound], flags: list[str]) -> float:
-    scores = [c.score or 1 for c in criteria]
-    overall = sum(scores) / len(scores) if scores else 1.0
-    overall -= min(1.0, 0.25 * len(mistakes))
-    for flag in flags:
-        overall = min(overall, CAPS.get(flag, 5.0))
-    return round(max(1.0, min(5.0, overall)), 1)
 
 
 def _tip(item: GradingItem, missed: list[KeyPoint], criteria: list[CriterionScore]) -> str:
