@@ -67,10 +67,14 @@ class TurnTiming:
     ms: float  # end to end, as the candidate sees it
 
 
+ALL_STAGES = ["phone_screen", "technical", "coding", "system_design", "architecture_deep_dive", "behavioral", "final"]
+
+
 @dataclass
 class Interview:
     phase: int
     index: int
+    stages: list[str] | None = None  # None: the track's default four stages
     session_id: str = ""
     created: tuple[float, float] = (0.0, 0.0)
     transcript: list[tuple[str, str]] = field(default_factory=list)  # (role, text), as stored
@@ -106,6 +110,8 @@ async def run_interview(client: httpx.AsyncClient, interview: Interview, deadlin
 async def _start(client: httpx.AsyncClient, interview: Interview) -> dict:
     started = time.time()
     body = {"track": "backend-developer", "seniority": "senior", "mode": "coach", "seed": interview.index}
+    if interview.stages:
+        body["stages"] = interview.stages
     response = await client.post("/api/sessions", json=body)
     response.raise_for_status()
     data = response.json()
@@ -131,7 +137,8 @@ async def _answer(client: httpx.AsyncClient, interview: Interview, turn: int, he
     return interview.finished
 
 
-async def drive(base: str, *, phase: int, n: int, c: int, seconds: float, think: float = 0.0) -> list[Interview]:
+async def drive(base: str, *, phase: int, n: int, c: int, seconds: float, think: float = 0.0,
+                stages: list[str] | None = None) -> list[Interview]:
     """N candidates, at most C at once, each through a whole interview (or until the deadline),
     pausing `think` seconds before each answer."""
     deadline = time.monotonic() + seconds
@@ -141,7 +148,7 @@ async def drive(base: str, *, phase: int, n: int, c: int, seconds: float, think:
 
         async def one(index: int) -> Interview:
             async with gate:
-                return await run_interview(client, Interview(phase=phase, index=index), deadline, think)
+                return await run_interview(client, Interview(phase=phase, index=index, stages=stages), deadline, think)
 
         return list(await asyncio.gather(*(one(i) for i in range(n))))
 
@@ -342,6 +349,7 @@ class PhaseResult:
     overhead: list[float]
     llm_ms: list[float]
     calls_per_turn: float = 0.0
+    opening_calls_per_turn: float = 0.0  # each session's greeting, spread over its turns
     cpu_seconds: float = 0.0  # the server's, over the phase
 
     @property
@@ -362,6 +370,12 @@ def phase_result(label: str, interviews: list[Interview], cpu: float, n: int, c:
     if by_turn is not None and turns:
         result.calls_per_turn = sum(len(by_turn.get(t.tag, [])) for t in turns) / len(turns)
     return result
+
+
+def opening_calls_per_turn(interviews: list[Interview]) -> float:
+    """Each session opens with one LLM call (the greeting, before any answer): per answered turn."""
+    turns = sum(len(i.turns) for i in interviews)
+    return sum(1 for i in interviews if i.session_id) / turns if turns else 0.0
 
 
 def throughput(phase: PhaseResult) -> tuple[float, float]:
@@ -456,12 +470,13 @@ def options(argv: list[str] | None) -> Options:
     )
 
 
-def run_phase(app: Server, label: str, *, phase: int, n: int, c: int, seconds: float, think: float = 0.0):
+def run_phase(app: Server, label: str, *, phase: int, n: int, c: int, seconds: float, think: float = 0.0,
+              stages: list[str] | None = None):
     """(label, interviews, server CPU seconds); warm-up interviews first (one per worker), not counted."""
     print(f"  {label}: {n} interview(s), {c} at once ...", flush=True)
     asyncio.run(drive(app.base, phase=90 + phase, n=2, c=2, seconds=seconds))
     cpu = app.cpu_seconds()
-    interviews = asyncio.run(drive(app.base, phase=phase, n=n, c=c, seconds=seconds, think=think))
+    interviews = asyncio.run(drive(app.base, phase=phase, n=n, c=c, seconds=seconds, think=think, stages=stages))
     return label, interviews, app.cpu_seconds() - cpu
 
 
@@ -496,12 +511,17 @@ def llm_phases(opts: Options, workdir: Path) -> tuple[list[PhaseResult], ServerF
                           seconds=opts.seconds)
         thinking = run_phase(app, f"fake LLM, {opts.c}, think {opts.think:g} s", phase=6, n=opts.c, c=opts.c,
                              seconds=opts.seconds, think=opts.think) if opts.think else None
+        # Tokens grow with the length of an interview: measure the whole seven-stage process too.
+        seven = run_phase(app, "fake LLM, 1 candidate, all seven stages", phase=7, n=opts.solo_llm, c=1,
+                          seconds=opts.seconds, stages=ALL_STAGES)
         server = ServerFigures.of("fake LLM", app)
         calls = read_calls(fake.base)
     by_turn = calls_by_turn(calls)
     results = [phase_result(*solo, opts.solo_llm, 1, by_turn), phase_result(*crowd, opts.n, opts.c, by_turn)]
+    results[1].opening_calls_per_turn = opening_calls_per_turn(crowd[1])
     realistic = phase_result(*thinking, opts.c, opts.c, by_turn) if thinking else None
-    return results, server, token_costs(solo[1], calls), realistic
+    tokens_by_plan = {"default four stages": token_costs(solo[1], calls), "all seven stages": token_costs(seven[1], calls)}
+    return results, server, tokens_by_plan, realistic
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -543,7 +563,7 @@ def setup_line(opts: Options) -> str:
 
 
 def report(opts: Options, phases: list[PhaseResult], servers: list[ServerFigures],
-           token_figures: dict[str, tuple[float, float]], realistic: list[PhaseResult] = ()) -> None:
+           token_figures: dict[str, dict[str, tuple[float, float]]], realistic: list[PhaseResult] = ()) -> None:
     print("\nCPU/turn = the server processes' CPU time over the phase (/proc/<pid>/stat) / turns, session starts\n"
           "and reports included. LLM time per turn = the sum of the fake server's own per-request durations (its request log),\n"
           "matched to turns by a tag in each answer; offline it is 0. overhead = end to end - LLM time.\n")
@@ -580,12 +600,14 @@ def think_time(opts: Options, phases: list[PhaseResult]) -> None:
 
 
 def figures(opts: Options, phases: list[PhaseResult], servers: list[ServerFigures],
-            token_figures: dict[str, tuple[float, float]]) -> None:
+            token_figures: dict[str, dict[str, tuple[float, float]]]) -> None:
     offline_crowd, llm_crowd = phases[1], phases[3]
     rate, window = throughput(llm_crowd)
-    k = llm_crowd.calls_per_turn or 2.0
+    # Every LLM call a candidate waits for bounds the rate: the two per turn and the greeting that
+    # opens each session (spread over that session's turns).
+    per_turn, opening = llm_crowd.calls_per_turn or 2.0, llm_crowd.opening_calls_per_turn
+    k = per_turn + opening
     ideal = min(opts.c, opts.n) / (k * opts.latency)
-    sent, full = token_figures["all"]
     rows = [
         ("overhead p50, 1 candidate, offline", f"{percentile(phases[0].overhead, 50):.1f} ms", None),
         ("overhead p99, 1 candidate, offline", f"{percentile(phases[0].overhead, 99):.1f} ms", None),
@@ -602,18 +624,26 @@ def figures(opts: Options, phases: list[PhaseResult], servers: list[ServerFigure
         (f"offline capacity ({opts.c} candidates)", f"{throughput(offline_crowd)[0]:.1f} turns/s", None),
         (f"throughput, L = {opts.latency * 1000:.0f} ms, C = {opts.c}",
          f"{rate:.1f} turns/s of ideal {ideal:.1f} = {rate / ideal:.0%}", _check(rate / ideal, TARGETS["throughput"], "", at_least=True)),
-        ("prompt tokens per interview", f"{sent:.0f} (full transcript: {full:.0f}) = {sent / full:.0%}",
-         _check(sent / full, TARGETS["tokens"], "")),
-        *[(f"  of which {kind} calls", f"{token_figures[kind][0]:.0f} (full transcript: {token_figures[kind][1]:.0f})", None)
-          for kind in ("interviewer", "judge")],
+        *[row for plan, costs in token_figures.items() for row in _token_rows(plan, costs)],
         ("peak RSS of the server (VmHWM)", ", ".join(f"{s.peak_rss_mb:.0f} MB {s.name}" for s in servers), None),
     ]
-    print(f"{'figure':44} {'measured':46} {'target':>9}  result")
+    print(f"{'figure':52} {'measured':46} {'target':>9}  result")
     for name, value, check in rows:
         target, verdict = check or ("", "")
-        print(f"{name:44} {value:46} {target:>9}  {verdict}")
-    print(f"\nideal = C / (LLM calls per turn x L) = {min(opts.c, opts.n)} / ({k:.2f} x {opts.latency:.3f} s); "
+        print(f"{name:52} {value:46} {target:>9}  {verdict}")
+    print(f"\nideal = C / (LLM calls per turn x L) = {min(opts.c, opts.n)} / (({per_turn:.2f} + {opening:.2f} opening) x "
+          f"{opts.latency:.3f} s); "
           f"turns counted over a {window:.1f} s window while {min(opts.c, opts.n)} interviews were in flight.")
+
+
+def _token_rows(plan: str, costs: dict[str, tuple[float, float]]) -> list[tuple]:
+    sent, full = costs["all"]
+    return [
+        (f"prompt tokens per interview, {plan}", f"{sent:.0f} (full transcript: {full:.0f}) = {sent / full:.0%}",
+         _check(sent / full, TARGETS["tokens"], "")),
+        *[(f"  of which {kind} calls", f"{costs[kind][0]:.0f} (full transcript: {costs[kind][1]:.0f})", None)
+          for kind in ("interviewer", "judge")],
+    ]
 
 
 def _check(value: float, limit: float, unit: str, *, at_least: bool = False) -> tuple[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import Interview, PhaseResult, TurnTiming, percentile, throughput
+from bench.run import Interview, PhaseResult, TurnTiming, opening_calls_per_turn, percentile, throughput
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = [
@@ -21,7 +21,8 @@ FIGURES = [
     "overhead p50, 2 candidates, fake LLM",
     "overhead p99, 2 candidates, fake LLM",
     "throughput, L = 20 ms, C = 2",
-    "prompt tokens per interview",
+    "prompt tokens per interview, default four stages",
+    "prompt tokens per interview, all seven stages",
     "peak RSS of the server (VmHWM)",
     "ideal = C / (LLM calls per turn x L)",
 ]
@@ -44,6 +45,15 @@ def test_throughput_counts_turns_in_the_window_where_everyone_is_busy():
     assert rate == pytest.approx(6 / 3.0)  # replies at 1, 1.5, 2, 2.5, 3 and 3.5
 
 
+def test_each_session_greeting_counts_as_one_llm_call_spread_over_its_turns():
+    def interview(index, answered):
+        return Interview(phase=0, index=index, session_id=f"s{index}",
+                         turns=[TurnTiming("t", sent=0, done=1, ms=0)] * answered)
+
+    assert opening_calls_per_turn([interview(0, 7), interview(1, 3)]) == pytest.approx(2 / 10)
+    assert opening_calls_per_turn([]) == 0.0
+
+
 def test_the_benchmark_prints_every_figure(tmp_path):
     command = [sys.executable, "-m", "bench.run", "-c", "2", "--solo-offline", "1", "--solo-llm", "1",
                "--latency", "0.02", "--seconds", "60"]
@@ -52,5 +62,5 @@ def test_the_benchmark_prints_every_figure(tmp_path):
     for figure in FIGURES:
         assert figure in done.stdout, f"missing {figure!r} in:\n{done.stdout}"
     verdicts = [line for line in done.stdout.splitlines() if line.endswith(("  pass", "  MISS"))]
-    assert len(verdicts) == 6  # four overhead figures, throughput and tokens, each beside its target
+    assert len(verdicts) == 7  # four overhead figures, throughput and tokens (two plans), each beside its target
     assert "error in" not in done.stdout
