@@ -258,13 +258,17 @@ def chat(
     except LLMError as exc:
         exc.latency_ms = _since(started)
         raise
-    choices = completion.get("choices") or []
-    if not choices:
+    try:
+        choice = _first_choice(completion)
+        message = choice.get("message") or {}
+        text = message.get("content") if isinstance(message, dict) else None
+    except ValueError as exc:
+        raise LLMError(str(exc), retries=retries, latency_ms=_since(started)) from exc
+    if not choice:
         raise LLMError("the model returned no choices", retries=retries, latency_ms=_since(started))
-    choice = choices[0]
-    usage = completion.get("usage") or {}
+    usage = completion.get("usage") if isinstance(completion.get("usage"), dict) else {}
     return LLMResult(
-        text=(choice.get("message") or {}).get("content") or "",
+        text=text if isinstance(text, str) else "",
         model=completion.get("model") or model,
         prompt_tokens=usage.get("prompt_tokens"),
         completion_tokens=usage.get("completion_tokens"),
@@ -311,7 +315,7 @@ class ChatStream:
             yield first
             for chunk in chunks:
                 model = chunk.get("model") or model
-                usage = chunk.get("usage") or usage
+                usage = chunk["usage"] if isinstance(chunk.get("usage"), dict) else usage
                 text, finish = _delta(chunk), _finish(chunk) or finish
                 if text:
                     pieces.append(text)
@@ -389,14 +393,24 @@ def _sse_data(lines: Iterator[str]) -> Iterator[str]:
         yield "\n".join(data)
 
 
+def _first_choice(data: dict) -> dict:
+    """The first choice of a completion or chunk; {} when there is none. Odd shapes are a bad reply."""
+    choices = data.get("choices")
+    if not choices:
+        return {}
+    if not isinstance(choices, list) or not isinstance(choices[0], dict):
+        raise ValueError("the reply's choices are not a list of objects")
+    return choices[0]
+
+
 def _delta(chunk: dict) -> str:
-    choices = chunk.get("choices")
-    return ((choices[0].get("delta") or {}).get("content") or "") if choices else ""
+    delta = _first_choice(chunk).get("delta") or {}
+    content = delta.get("content") if isinstance(delta, dict) else None
+    return content if isinstance(content, str) else ""
 
 
 def _finish(chunk: dict) -> str | None:
-    choices = chunk.get("choices")
-    return choices[0].get("finish_reason") if choices else None
+    return _first_choice(chunk).get("finish_reason")
 
 
 def _since(started: float) -> float:

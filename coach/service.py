@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from coach import store
 from coach.config import Settings
@@ -155,8 +154,10 @@ class InterviewService:
     def _store_answer(self, session_id, text, skipped, idempotency_key) -> "Accepted":
         """One short transaction: read the session and its turns, add the answer (and its pending grade), commit."""
         with self.engine.connect() as db:
-            session = self._active_session(db, session_id)
+            # Turns first, then the session: a reply committed in between can only make the session
+            # newer than the turns read, never older, so the answer is filed under the right question.
             turns = store.read_turns(db=db, session_id=session_id)
+            session = self._active_session(db, session_id)
             if turns and turns[-1].role == "candidate":
                 raise AnswerInFlight("the previous answer is still being processed; retry in a moment")
             stage, question_id = current_question(self._plan(session), self._cursor(session))
@@ -281,8 +282,9 @@ class InterviewService:
 
     # --- grading ------------------------------------------------------------------------
 
-    def grade_now(self, grade_id: int, worker: str = "inline") -> store.GradeRecord | None:
+    def grade_now(self, grade_id: int, worker: str | None = None) -> store.GradeRecord | None:
         """Claim and grade one stored answer; None if another worker holds it."""
+        worker = worker or f"inline:{secrets.token_hex(6)}"  # unique, so a lost claim is noticed
         stale = store.utcnow() - self._claim_timeout()
         with self.engine.connect() as db:
             with store.write_lock(self.engine):
@@ -298,16 +300,26 @@ class InterviewService:
         with self.engine.connect() as db:
             waiting = [g.id for g in store.read_grades(db=db, session_id=session_id) if g.status in ("pending", "running")]
         for grade_id in waiting:
-            self.grade_now(grade_id)
+            try:
+                self.grade_now(grade_id)
+            except Exception:  # the report shows it pending; the worker grades it again
+                log.exception("grading %s for the report failed", grade_id)
 
     def grade_next_pending(self, worker: str) -> store.GradeRecord | None:
+        """Claim the oldest grade nobody holds (or whose worker died) and grade it; None if there is none.
+
+        The claim is one conditional UPDATE, so of several workers racing for a grade exactly one wins."""
         stale = store.utcnow() - self._claim_timeout()
-        with Session(self.engine, expire_on_commit=False) as db:
-            record = store.claim_next_pending(db=db, worker=worker, stale_before=stale)
-        if record is None:
-            return None
         with self.engine.connect() as db:
-            item = self._grading_item(db, record)
+            for grade_id in store.claimable_grade_ids(db=db, stale_before=stale):
+                with store.write_lock(self.engine):
+                    record = store.claim(db=db, grade_id=grade_id, worker=worker, stale_before=stale)
+                    db.commit()
+                if record is not None:
+                    item = self._grading_item(db, record)
+                    break
+            else:
+                return None
         return self._grade_claimed(record, item)
 
     def _claim_timeout(self) -> timedelta:
@@ -335,8 +347,8 @@ class InterviewService:
 
     def _release(self, record: store.GradeRecord) -> None:
         """Give a claim back after an unexpected failure, for another attempt."""
-        with Session(self.engine, expire_on_commit=False) as db:
-            store.release_grade(db=db, grade_id=record.id, worker=record.claimed_by)
+        with self.engine.connect() as db, store.write_lock(self.engine):
+            store.release_grade(db=db, record=record)
             db.commit()
 
     def _grading_item(self, db, record: store.GradeRecord) -> GradingItem:

@@ -329,44 +329,28 @@ def get_grade(*, db: Session, grade_id: int) -> GradeRecord | None:
     return db.get(GradeRecord, grade_id)
 
 
-def claim_next_pending(*, db: Session, worker: str, stale_before: datetime) -> GradeRecord | None:
-    """The oldest grade nobody is working on (or whose worker died), claimed for `worker`."""
+def claimable_grade_ids(*, db: Connection, stale_before: datetime, limit: int = 5) -> list[int]:
+    """The oldest grades nobody is working on (or whose worker died): candidates for `claim`."""
     query = (
-        select(GradeRecord)
-        .where(
-            (GradeRecord.status == "pending")
-            | ((GradeRecord.status == "running") & (GradeRecord.claimed_at < stale_before))
-        )
-        .order_by(GradeRecord.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+        select(GRADES.c.id)
+        .where((GRADES.c.status == "pending") | ((GRADES.c.status == "running") & (GRADES.c.claimed_at < stale_before)))
+        .order_by(GRADES.c.id)
+        .limit(limit)
     )
-    record = db.exec(query).first()
-    if record is None:
-        return None
-    _mark_claimed(record, worker)
-    db.add(record)
-    db.commit()
-    return record
-
-
-def _mark_claimed(record: GradeRecord, worker: str) -> None:
-    record.status = "running"
-    record.claimed_by = worker
-    record.claimed_at = utcnow()
-    record.attempts += 1
+    return list(db.execute(query).scalars())
 
 
 def count_grades(*, db: Session, status: str) -> int:
     return db.exec(select(func.count()).select_from(GradeRecord).where(GradeRecord.status == status)).one()
 
 
-def release_grade(*, db: Session, grade_id: int, worker: str | None) -> None:
-    record = db.exec(select(GradeRecord).where(GradeRecord.id == grade_id).with_for_update()).first()
-    if record is not None and record.status == "running" and record.claimed_by == worker:
-        record.status = "pending"
-        record.claimed_by = None
-        db.add(record)
+def release_grade(*, db: Connection, record: GradeRecord) -> None:
+    """Give the claim back (status pending) if this worker still holds it."""
+    db.execute(
+        update(GRADES)
+        .where(GRADES.c.id == record.id, GRADES.c.status == "running", GRADES.c.claimed_by == record.claimed_by)
+        .values(status="pending", claimed_by=None)
+    )
 
 
 # --- rate limits ----------------------------------------------------------------------------

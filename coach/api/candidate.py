@@ -28,7 +28,7 @@ from coach.api.schemas import (
 from coach.ratelimit import limit_answers, limit_sessions
 from coach.engine import Cursor, SessionPlan, current_question
 from coach.report import build_report
-from coach.service import Accepted, AnswerResult, ReplyChunk, stage_deadline_iso
+from coach.service import Accepted, AnswerInFlight, AnswerResult, ReplyChunk, stage_deadline_iso
 
 router = APIRouter(prefix="/api", tags=["candidate"])
 IdempotencyKey = Annotated[str | None, Header(max_length=200, description="Repeat-safe submit key")]
@@ -87,6 +87,13 @@ def submit_answer_streaming(accepted: AcceptedDep, service: ServiceDep) -> Itera
 
 
 def stream_events(service, accepted) -> Iterator[ServerSentEvent]:
+    try:
+        yield from _events(service, accepted)
+    except AnswerInFlight as exc:  # another worker finished this step first: the answer is safe, reload
+        yield ServerSentEvent(event="error", data={"detail": str(exc)})
+
+
+def _events(service, accepted) -> Iterator[ServerSentEvent]:
     for chunk in service.respond(accepted):
         if isinstance(chunk, ReplyChunk) and chunk.restart:  # the LLM broke off: start the reply over
             yield ServerSentEvent(event="restart", data={})
