@@ -207,7 +207,7 @@ class SessionFilters(BaseModel):
     per_page: int = PydanticField(default=25, ge=1, le=100)
 
 
-class SessionRow(BaseModel):
+class SessionSummary(BaseModel):
     id: str
     track: str
     seniority: str
@@ -217,6 +217,9 @@ class SessionRow(BaseModel):
     created_at: datetime
     finished_at: datetime | None
     score: float | None  # mean effective overall over graded answers
+
+
+class SessionRow(SessionSummary):
     answers: int
     overrides: int
 

@@ -21,7 +21,7 @@ from coach import review_store, reviewers, store
 from coach.api.deps import DbDep, bearer_token
 from coach.api.schemas import TurnBase
 from coach.evaluation import Agreement, agreement
-from coach.review_store import Override, Reviewer, ReviewComment, SessionFilters, SessionPage
+from coach.review_store import Override, Reviewer, ReviewComment, SessionFilters, SessionPage, SessionSummary
 
 router = APIRouter(prefix="/api/review", tags=["review"])
 
@@ -119,16 +119,7 @@ class ReviewTurnOut(TurnBase):
     comments: list[CommentOut]
 
 
-class ReviewSessionOut(BaseModel):
-    id: str
-    track: str
-    seniority: str
-    mode: str
-    status: str
-    reviewed: bool
-    created_at: datetime
-    finished_at: datetime | None
-    score: float | None
+class ReviewSessionOut(SessionSummary):
     turns: list[ReviewTurnOut]
 
 
