@@ -256,12 +256,12 @@ def reviewed_from_form(
 
 
 def bar_chart(values: dict, *, width: int = 260, height: int = 120, label: str = "") -> dict:
-    """Geometry for a server-rendered SVG bar chart of label -> count."""
+    """SVG bar chart geometry for label -> count, with room above the tallest bar for its count."""
     top = max(values.values(), default=0) or 1
     slot = width / max(1, len(values))
     bars = []
     for i, (name, value) in enumerate(values.items()):
-        h = round((height - 20) * value / top, 1)
+        h = round((height - 32) * value / top, 1)
         bars.append({"label": str(name), "value": value, "x": round(i * slot + slot * 0.15, 1),
                      "y": round(height - 16 - h, 1), "w": round(slot * 0.7, 1), "h": h,
                      "cx": round(i * slot + slot / 2, 1)})
