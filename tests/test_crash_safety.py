@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -111,3 +112,31 @@ def test_two_workers_serve_one_session_alternately(postgres_url, tmp_path, kb):
             question = body.json()["question"]
         assert read(first.url, session) == read(second.url, session)
         assert read(second.url, session)["status"] == "finished"
+
+
+def test_kill_9_while_the_llm_grades_then_the_grade_completes_after_restart(settings, kb):
+    """The server dies holding a grade claim in the middle of a slow LLM call; the restarted one takes it over."""
+    from tests.fake_llm import FakeLLM, running
+
+    slow = FakeLLM(latency=3.0)
+    with running(slow) as llm_url:
+        env = {**env_for(settings), "OPENAI_API_KEY": "sk-fake", "OPENAI_BASE_URL": llm_url,
+               "COACH_LLM_TIMEOUT_SECONDS": "10", "COACH_LLM_BACKOFF_SECONDS": "0"}
+        with AppProcess(env) as server:
+            session = httpx.post(f"{server.url}/api/sessions", timeout=30,
+                                 json={"mode": "interview", "stages": ["phone_screen"], "seed": 2}).json()
+            assert answer(server.url, session, strong_answer(kb, session["question"]["id"])).status_code == 200
+            for _ in range(100):  # wait until the background worker is inside the judge call
+                if any(r.get("response_format") for r in slow.requests):
+                    break
+                time.sleep(0.05)
+            server.kill()
+        slow.latency = 0.0
+        with AppProcess(env) as restarted:
+            httpx.post(f"{restarted.url}/api/sessions/{session['id']}/finish", headers=auth(session["token"]), timeout=30)
+            for _ in range(100):
+                grade = read(restarted.url, session)["messages"][1]["grade"]
+                if grade["status"] == "done":
+                    break
+                time.sleep(0.1)
+    assert grade["status"] == "done" and grade["scorer"] in ("llm", "offline-fallback")
