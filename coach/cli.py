@@ -83,9 +83,21 @@ def _serve(args) -> int:
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade(make_engine(settings.sqlalchemy_url))
+    if args.workers > 1:
+        _share_metrics(settings.data_dir / "metrics")
     print(f"coach is running at http://{host}:{port}/  (grading: {_grading_label(settings)})", flush=True)
     uvicorn.run("coach.main:app", host=host, port=port, workers=args.workers, log_level="warning")
     return 0
+
+
+def _share_metrics(directory: Path) -> None:
+    """Workers write their metrics to files here, so /metrics on any worker shows them all."""
+    import os
+    import shutil
+
+    shutil.rmtree(directory, ignore_errors=True)  # counters start from zero with the server
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 def _grading_label(settings) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextvars
 import json
+import os
 import logging
 import time
 import uuid
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -28,7 +29,19 @@ GRADES = Counter("coach_grades_total", "Grades completed, by scorer", ["scorer"]
 FALLBACKS = Counter(
     "coach_fallbacks_total", "Work done offline because the LLM failed", ["what"], registry=REGISTRY
 )
-GRADES_PENDING = Gauge("coach_grades_pending", "Stored answers waiting for a grade", registry=REGISTRY)
+# Computed from the database at each scrape, so any worker's latest value is the right one.
+GRADES_PENDING = Gauge(
+    "coach_grades_pending", "Stored answers waiting for a grade", registry=REGISTRY, multiprocess_mode="mostrecent"
+)
+
+
+def metrics_registry() -> CollectorRegistry:
+    """What /metrics exposes: this process's metrics, or every worker's under `coach serve --workers N`."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    shared = CollectorRegistry()
+    multiprocess.MultiProcessCollector(shared)
+    return shared
 
 
 def record_grade(grade) -> None:

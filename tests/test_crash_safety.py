@@ -140,3 +140,38 @@ def test_kill_9_while_the_llm_grades_then_the_grade_completes_after_restart(sett
                     break
                 time.sleep(0.1)
     assert grade["status"] == "done" and grade["scorer"] in ("llm", "offline-fallback")
+
+
+def test_metrics_add_up_across_workers(tmp_path):
+    """`coach serve --workers 2`: whichever worker answers /metrics counts every worker's requests."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.servers import free_port
+
+    port = free_port()
+    env = {**os.environ, "COACH_DATA_DIR": str(tmp_path / "data")}
+    env.pop("COACH_DATABASE_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "coach.cli", "serve", "--workers", "2", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                httpx.get(f"{base}/readyz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        for _ in range(20):
+            assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+        counts = set()
+        for _ in range(6):  # new connections, so more than one worker answers
+            text = httpx.get(f"{base}/metrics", timeout=5, headers={"Connection": "close"}).text
+            line = next(l for l in text.splitlines()
+                        if l.startswith('coach_http_request_seconds_count{') and 'route="/healthz"' in l)
+            counts.add(float(line.rsplit(" ", 1)[1]))
+    finally:
+        server.terminate()
+        server.wait(15)
+    assert counts == {20.0}

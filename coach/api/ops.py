@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from coach import store
 from coach.api.deps import ServiceDep
-from coach.observability import GRADES_PENDING, REGISTRY
+from coach.observability import GRADES_PENDING, metrics_registry
 
 router = APIRouter(tags=["operations"])
 
@@ -33,7 +33,7 @@ def readyz(service: ServiceDep):
 def metrics(service: ServiceDep):
     with Session(service.engine) as db:
         GRADES_PENDING.set(store.count_grades(db=db, status="pending") + store.count_grades(db=db, status="running"))
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)
 
 
 def _database_ok(engine) -> str:
