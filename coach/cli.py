@@ -30,6 +30,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=_serve)
 
+    interview = commands.add_parser("interview", help="run a mock interview in this terminal")
+    interview.add_argument("--seniority", default="middle", choices=["junior", "middle", "senior", "lead"])
+    interview.add_argument("--stages", default=None, help="comma-separated stage ids (default: the usual four)")
+    interview.add_argument("--mode", default="coach", choices=["coach", "interview"])
+    interview.add_argument("--seed", type=int, default=None, help="fix the questions asked")
+    interview.set_defaults(run=_interview)
+
     grade = commands.add_parser("grade", help="grade answers from a JSONL file of {stage, question, answer}")
     grade.add_argument("file", type=Path)
     grade.set_defaults(run=_grade)
@@ -98,6 +105,31 @@ def _share_metrics(directory: Path) -> None:
     shutil.rmtree(directory, ignore_errors=True)  # counters start from zero with the server
     directory.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
+def _interview(args) -> int:
+    from coach.engine import PlanError
+    from coach.migrations import prepare_database
+    from coach.store import make_engine
+    from coach.terminal import format_report, read_answers, run_interview
+    from coach.wiring import build_service
+
+    settings = get_settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    prepare_database(engine, settings)
+    service = build_service(settings, engine)
+    stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
+    print(f"grading: {_grading_label(settings)}")
+    try:
+        session_id, report = run_interview(
+            service, read_answers(sys.stdin), lambda text: print(text, flush=True),
+            seniority=args.seniority, stages=stages, mode=args.mode, seed=args.seed,
+        )
+    except PlanError as exc:
+        print(f"coach interview: {exc}", file=sys.stderr)
+        return 2
+    print(f"\nReport for session {session_id}\n{format_report(report)}")
+    return 0
 
 
 def _grading_label(settings) -> str:

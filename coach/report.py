@@ -79,10 +79,13 @@ def build_report(kb: KnowledgeBase, *, track: str, answers: list[dict]) -> Repor
 
 
 def _latest_per_question(answers: list[dict]) -> list[dict]:
-    """A follow-up's grade covers the whole exchange on that question, so the last one stands."""
+    """A follow-up's grade covers the whole exchange on that question, so the last answer stands;
+    a skipped follow-up leaves the answer before it standing (only an unanswered question is skipped)."""
     latest: dict[tuple, dict] = {}
     for answer in answers:
-        latest[(answer["stage"], answer["question_id"])] = answer
+        key = (answer["stage"], answer["question_id"])
+        if not answer["skipped"] or key not in latest:
+            latest[key] = answer
     return list(latest.values())
 
 

@@ -113,3 +113,9 @@ def test_missed_key_points_are_reported_for_follow_ups(kb, sql_question):
 def test_the_same_answer_always_gets_the_same_grade(kb, sql_question):
     first, second = grade(kb, sql_question, SQL_STRONG), grade(kb, sql_question, SQL_STRONG)
     assert first.model_dump(exclude={"latency_ms"}) == second.model_dump(exclude={"latency_ms"})
+
+
+def test_one_short_sentence_that_explains_is_not_buzzwords(kb):
+    question = question_about(kb, "several tasks compete")
+    answer = "I sort work by impact and urgency because priorities shift, and I keep a board so the team sees progress."
+    assert "buzzwords" not in grade(kb, question, answer).flags

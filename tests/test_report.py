@@ -45,3 +45,12 @@ def test_strengths_quote_different_sentences_where_they_can(kb):
                 "grade": grade(4.5, {"clear-communication": 5, "technical-accuracy": 4}, evidence)}]
     strengths = build_report(kb, track="backend-developer", answers=answers).strengths
     assert [s.evidence for s in strengths] == ["First, I measure.", "Then I fix."]
+
+
+def test_skipping_a_follow_up_keeps_the_answer_before_it(kb):
+    answers = [
+        {"stage": "behavioral", "question_id": "q1", "skipped": False, "grade": grade(4.0, {"star-result": 4})},
+        {"stage": "behavioral", "question_id": "q1", "skipped": True, "grade": None},
+    ]
+    report = build_report(kb, track="backend-developer", answers=answers)
+    assert report.stages[0].score == 4.0 and report.stages[0].skipped == 0

@@ -28,7 +28,7 @@ from coach.api.schemas import (
 from coach.ratelimit import limit_answers, limit_sessions
 from coach.engine import Cursor, SessionPlan, current_question
 from coach.report import build_report
-from coach.service import Accepted, AnswerInFlight, AnswerResult, ReplyChunk, stage_deadline_iso
+from coach.service import Accepted, AnswerInFlight, report_answers, AnswerResult, ReplyChunk, stage_deadline_iso
 
 router = APIRouter(prefix="/api", tags=["candidate"])
 IdempotencyKey = Annotated[str | None, Header(max_length=200, description="Repeat-safe submit key")]
@@ -186,14 +186,7 @@ def answer_out(kb, result: AnswerResult) -> AnswerOut:
 
 
 def report_out(kb, db, session: store.InterviewSession) -> ReportOut:
-    grades = {g.turn_id: g for g in store.list_grades(db=db, session_id=session.id)}
-    answers = [
-        {
-            "stage": t.stage, "question_id": t.question_id, "skipped": t.kind == "skip",
-            "grade": grades[t.id].model_dump() if t.id in grades else None,
-        }
-        for t in store.list_turns(db=db, session_id=session.id)
-        if t.role == "candidate"
-    ]
+    answers = report_answers(store.list_turns(db=db, session_id=session.id),
+                             store.list_grades(db=db, session_id=session.id))
     report = build_report(kb, track=session.track, answers=answers)
     return ReportOut(id=session.id, mode=session.mode, status=session.status, **report.model_dump())

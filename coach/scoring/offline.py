@@ -108,7 +108,10 @@ def _buzzword_list(answer_sentences: list[str], item: GradingItem) -> bool:
     items = [part for part in text.replace(";", ",").replace("\n", ",").split(",") if part.strip()]
     short_items = [part for part in items if len(words(part)) <= 3]
     listy = len(items) >= 4 and len(short_items) >= 0.6 * len(items)
-    return len(explained) <= 1 and (listy or len(words(text)) < 25 and len(hits(text, _topic_terms(item))) >= 4)
+    # A list with at most one reason in it, or a short run of terms with no reason at all. One short
+    # sentence that explains (a connective, not commas between names) is a brief answer, not buzzwords.
+    terse_terms = not explained and len(words(text)) < 25 and len(hits(text, _topic_terms(item))) >= 4
+    return (len(explained) <= 1 and listy) or terse_terms
 
 
 def _score_criterion(
