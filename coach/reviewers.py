@@ -42,11 +42,11 @@ class ReviewerError(Exception):
 
 
 class UnknownReviewer(ReviewerError):
-    pass
+    """No reviewer with that email."""
 
 
 class ReviewerExists(ReviewerError):
-    pass
+    """A reviewer with that email already exists."""
 
 
 class InvalidLogin(ReviewerError):

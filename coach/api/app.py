@@ -119,4 +119,4 @@ class BodySizeLimit:
 
 
 class TooLarge(Exception):
-    pass
+    """A streamed body passed the size limit (FastAPI answers a body it cannot read with 400)."""
