@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import platform
@@ -237,11 +238,9 @@ def _wait_ready(server: Server, path: str, log: Path, seconds: float = 60) -> No
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"{log.stem} exited at start:\n{log.read_text()[-2000:]}")
-        try:
+        with contextlib.suppress(httpx.TransportError):  # not listening yet
             if httpx.get(server.base + path, timeout=2).status_code == 200:
                 return
-        except httpx.TransportError:
-            pass
         time.sleep(0.1)
     raise RuntimeError(f"{log.stem} did not start within {seconds:.0f} s:\n{log.read_text()[-2000:]}")
 

@@ -264,8 +264,7 @@ class InterviewService:
             answer = turns[-1]
             grades = [g for g in store.read_grades(db=db, session_id=session_id) if g.turn_id == answer.id]
         try:
-            for _ in self._respond(session_id, answer, grades[0] if grades else None, session, turns):
-                pass
+            list(self._respond(session_id, answer, grades[0] if grades else None, session, turns))  # run it through
         except (AnswerInFlight, IntegrityError):
             log.info("session %s was resumed by another worker", session_id)
 

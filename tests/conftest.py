@@ -33,6 +33,8 @@ def kb():
     return load_knowledge()
 
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright's own browser download does not work here
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 POSTGRES_ADMIN_URL = os.environ.get("COACH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -104,3 +106,16 @@ def start(client, **body) -> dict:
 
 def auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright, shared by every browser test of the run."""
+    if not os.path.exists(CHROMIUM):
+        require_or_skip(f"{CHROMIUM} is not installed (apt-get install chromium); the browser tests need it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

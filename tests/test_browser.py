@@ -9,70 +9,27 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from coach.api.app import create_app
 from coach.config import Settings
 from tests.answers import strong_answer
+from tests.fake_llm import serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 XSS = "<script>alert(1)</script>"
-
-
-def _chromium_or_skip() -> None:
-    if shutil.which(CHROMIUM) is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing on CI; install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); the browser tests need it")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _chromium_or_skip()
-    sync_api = pytest.importorskip("playwright.sync_api") if os.environ.get("CI") != "true" else None
-    if sync_api is None:
-        from playwright import sync_api
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def server(tmp_path):
     """The app on 127.0.0.1 in a background thread, for one test. SQLite only: the pages do not
     depend on the database, which the API tests run on both."""
-    settings = Settings(data_dir=tmp_path / "data")
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=_free_port(), log_level="warning")
-    live = uvicorn.Server(config)
-    thread = threading.Thread(target=live.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not live.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{config.port}"
-    live.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(Settings(data_dir=tmp_path / "data"))) as url:
+        yield url
 
 
 @pytest.fixture

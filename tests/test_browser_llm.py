@@ -6,12 +6,12 @@ import pytest
 
 from coach.api.app import create_app
 from tests.fake_llm import FakeLLM, running, serve
-from tests.test_browser import answer_until_done, browser, start  # noqa: F401  (browser is a fixture)
+from tests.test_browser import answer_until_done, start
 from tests.test_e2e_llm import llm_settings
 
 
 @pytest.fixture
-def llm_page(browser, tmp_path):  # noqa: F811
+def llm_page(browser, tmp_path):
     fake = FakeLLM(latency=0.05, chunk_delay=0.01)
     with running(fake) as llm_url, serve(create_app(llm_settings(tmp_path, llm_url))) as url:
         context = browser.new_context(base_url=url, viewport={"width": 1100, "height": 900})

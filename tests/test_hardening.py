@@ -168,8 +168,7 @@ def test_a_reply_landing_between_the_reads_never_files_an_answer_under_the_old_q
         read_session = store.read_session
 
         def reply_lands_now(**kwargs):  # the first answer's reply commits between the second submit's reads
-            for _ in finish_first:
-                pass
+            list(finish_first)
             monkeypatch.setattr(store, "read_session", read_session)
             return read_session(**kwargs)
 

@@ -3,69 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from coach.api.app import create_app
 from coach.config import Settings
 from tests import test_api
+from tests.fake_llm import serve
 from tests.review_support import SCRIPT, hostile_answer, make_reviewer
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
-
-
-def _need_chromium() -> None:
-    if Path(CHROMIUM).exists():
-        return
-    reason = f"Chromium is not installed at {CHROMIUM}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (required under CI=true)")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(tmp_path):
     """The app served by uvicorn in a thread on 127.0.0.1, on a temp data dir."""
     app = create_app(Settings(data_dir=tmp_path / "data"))
-    port = _free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield app, f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser():
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
+    with serve(app) as url:
+        yield app, url
 
 
 def _seed(app, base: str, kb) -> tuple[str, object]:
