@@ -7,12 +7,9 @@ a grade (or one of its criteria) is the latest override, else the machine's.
 
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import date, datetime, time, timedelta
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field as PydanticField
 from sqlalchemy import Column, Text, delete, func, nulls_last
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -185,52 +182,6 @@ def grade_for_turn(*, db: Session, turn_id: int) -> GradeRecord | None:
 
 # --- the session list -----------------------------------------------------------------------
 
-SortKey = Literal["created_at", "score", "seniority", "status", "answers", "reviewed"]
-
-
-class SessionFilters(BaseModel):
-    """What the sessions table and `GET /api/review/sessions` filter and sort by."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    seniority: str | None = None
-    stage: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    score_min: float | None = PydanticField(default=None, ge=0, le=5)
-    score_max: float | None = PydanticField(default=None, ge=0, le=5)
-    scorer: str | None = None
-    reviewed: bool | None = None
-    sort: SortKey = "created_at"
-    order: Literal["asc", "desc"] = "desc"
-    page: int = PydanticField(default=1, ge=1)
-    per_page: int = PydanticField(default=25, ge=1, le=100)
-
-
-class SessionSummary(BaseModel):
-    id: str
-    track: str
-    seniority: str
-    mode: str
-    status: str
-    reviewed: bool
-    created_at: datetime
-    finished_at: datetime | None
-    score: float | None  # mean effective overall over graded answers
-
-
-class SessionRow(SessionSummary):
-    answers: int
-    overrides: int
-
-
-class SessionPage(BaseModel):
-    items: list[SessionRow]
-    total: int
-    page: int
-    per_page: int
-    pages: int
-
 
 def _effective_overall():
     """The latest overall override for the grade in the outer query, else the machine's overall."""
@@ -264,7 +215,10 @@ def _session_stats():
     return stats, overrides
 
 
-def list_sessions(*, db: Session, filters: SessionFilters) -> SessionPage:
+def list_sessions(*, db: Session, filters) -> tuple[list[tuple], int]:
+    """One page of sessions as (session, score, answers, overrides) rows, and the total matching.
+
+    `filters` carries the reviewer's filter, sort and page values (`coach.api.schemas.SessionFilters`)."""
     stats, overrides = _session_stats()
     score = stats.c.score
     answers = func.coalesce(stats.c.answers, 0)
@@ -283,18 +237,10 @@ def list_sessions(*, db: Session, filters: SessionFilters) -> SessionPage:
     ordered = column.asc() if filters.order == "asc" else column.desc()
     query = query.order_by(nulls_last(ordered), InterviewSession.id)
     query = query.offset((filters.page - 1) * filters.per_page).limit(filters.per_page)
-    items = [
-        SessionRow(
-            **session.model_dump(include=set(SessionRow.model_fields)),
-            score=round(value, 2) if value is not None else None, answers=count, overrides=n_overrides,
-        )
-        for session, value, count, n_overrides in db.exec(query)
-    ]
-    pages = max(1, math.ceil(total / filters.per_page))
-    return SessionPage(items=items, total=total, page=filters.page, per_page=filters.per_page, pages=pages)
+    return list(db.exec(query)), total
 
 
-def _filtered(query, filters: SessionFilters, score):
+def _filtered(query, filters, score):
     if filters.seniority:
         query = query.where(InterviewSession.seniority == filters.seniority)
     if filters.stage:
@@ -360,7 +306,8 @@ def overrides_by_grade(overrides: list[Override]) -> dict[int, list[Override]]:
     return grouped
 
 
-def answer_texts(*, db: Session) -> dict[int, str]:
+def candidate_text_by_turn(*, db: Session) -> dict[int, str]:
+    """turn id -> what the candidate wrote, for every candidate turn."""
     query = select(Turn.id, Turn.text).where(Turn.role == "candidate")
     return dict(db.exec(query).all())
 
@@ -390,56 +337,3 @@ def review_labels(*, db: Session) -> list[dict]:
             "stage": grade.stage, "question": grade.question_id, "label": label, "score": grade.overall, "kind": kind,
         })
     return rows
-
-
-def insights(*, db: Session) -> dict:
-    """The aggregates the Insights page charts (read in one pass over the finished grades)."""
-    grades = all_done_grades(db=db)
-    overrides = list_overrides(db=db)
-    grouped = overrides_by_grade(overrides)
-    by_stage: dict[str, Counter] = defaultdict(Counter)
-    by_criterion: dict[str, Counter] = defaultdict(Counter)
-    criterion_names: dict[str, str] = {}
-    mistakes: Counter = Counter()
-    mistake_names: dict[str, str] = {}
-    for grade in grades:
-        scores = effective_scores(grade, grouped.get(grade.id, []))
-        if scores[None] is not None:
-            by_stage[grade.stage][_bucket(scores[None])] += 1
-        for criterion in grade.criteria:
-            criterion_names[criterion["id"]] = criterion.get("name") or criterion["id"]
-            if scores.get(criterion["id"]) is not None:
-                by_criterion[criterion["id"]][_bucket(scores[criterion["id"]])] += 1
-        for mistake in grade.mistakes or []:
-            mistakes[mistake["id"]] += 1
-            mistake_names[mistake["id"]] = mistake.get("name") or mistake["id"]
-    return {
-        "graded": len(grades),
-        "by_stage": {stage: _histogram(counts) for stage, counts in sorted(by_stage.items())},
-        "by_criterion": {criterion_names[c]: _histogram(counts) for c, counts in sorted(by_criterion.items())},
-        "mistakes": [{"id": m, "name": mistake_names[m], "count": n} for m, n in mistakes.most_common(10)],
-        "overrides": _override_summary(overrides, len(grades)),
-    }
-
-
-def _bucket(score: float) -> int:
-    return min(5, max(1, int(score + 0.5)))
-
-
-def _histogram(counts: Counter) -> dict[int, int]:
-    return {score: counts.get(score, 0) for score in range(1, 6)}
-
-
-def _override_summary(overrides: list[Override], graded: int) -> dict:
-    deltas = [o.score - o.machine_score for o in overrides if o.machine_score is not None]
-    delta_counts = Counter(int(round(d)) for d in deltas)
-    overridden = {o.grade_id for o in overrides}
-    return {
-        "count": len(overrides),
-        "answers_overridden": len(overridden),
-        "share_of_answers": round(len(overridden) / graded, 3) if graded else None,
-        "mean_change": round(sum(deltas) / len(deltas), 2) if deltas else None,
-        "mean_absolute_change": round(sum(abs(d) for d in deltas) / len(deltas), 2) if deltas else None,
-        "by_change": {d: delta_counts.get(d, 0) for d in range(-4, 5)},
-        "by_target": dict(Counter(o.criterion or "overall" for o in overrides).most_common()),
-    }

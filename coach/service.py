@@ -22,7 +22,6 @@ from coach.engine import PlanError, Cursor, SessionPlan, Step, advance, build_pl
 from coach.interviewer import Exchange, InterviewContext, Interviewer, OfflineInterviewer
 from coach.knowledge import KnowledgeBase, Rubric
 from coach.observability import FALLBACKS, LLM_SECONDS, record_grade
-from coach.report import Report, build_report
 from coach.scoring import Grade, GradingItem, Scorer
 from coach.scoring.offline import OfflineScorer, key_point_coverage
 from coach.scoring.text import sentences
@@ -305,15 +304,6 @@ class InterviewService:
             except Exception:  # the report shows it pending; the worker grades it again
                 log.exception("grading %s for the report failed", grade_id)
 
-    def report(self, session_id: str) -> Report:
-        """The end-of-session report from what is stored (grading anything still waiting first)."""
-        self.complete_grades(session_id)
-        with self.engine.connect() as db:
-            session = store.read_session(db=db, session_id=session_id)
-            answers = report_answers(store.read_turns(db=db, session_id=session_id),
-                                     store.read_grades(db=db, session_id=session_id))
-        return build_report(self.kb, track=session.track, answers=answers)
-
     def grade_next_pending(self, worker: str) -> store.GradeRecord | None:
         """Claim the oldest grade nobody holds (or whose worker died) and grade it; None if there is none.
 
@@ -470,16 +460,6 @@ class InterviewService:
     @staticmethod
     def _cursor(session: store.InterviewSession) -> Cursor:
         return Cursor.model_validate(session.cursor)
-
-
-def report_answers(turns: list[store.Turn], grades: list[store.GradeRecord]) -> list[dict]:
-    """The candidate's turns in order, each with its grade, as `build_report` takes them."""
-    by_turn = {g.turn_id: g for g in grades}
-    return [
-        {"stage": t.stage, "question_id": t.question_id, "skipped": t.kind == "skip",
-         "grade": by_turn[t.id].model_dump() if t.id in by_turn else None}
-        for t in turns if t.role == "candidate"
-    ]
 
 
 def _log_event(message: str, **fields) -> None:

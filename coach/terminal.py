@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from coach.presenters.report import session_report
 from coach.report import Report
 from coach.service import InterviewService
 
@@ -57,7 +58,7 @@ def run_interview(
         if result.session.status != "active":
             break
     service.finish(session_id=session.id)
-    return session.id, service.report(session.id)
+    return session.id, session_report(service, session.id)
 
 
 def feedback(grade) -> str:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from coach.api.app import create_app
 from coach.api.pages import COOKIE
-from coach.api.templating import highlight, render_markdown
+from coach.api.templating import highlight, markdown_to_html
 from coach.config import Settings
 from tests.answers import strong_answer
 from tests.conftest import auth
@@ -192,7 +192,7 @@ def test_a_script_answer_is_text_on_every_page(web):
 
 
 def test_interviewer_markdown_is_rendered_without_raw_html():
-    html = str(render_markdown("Use **indexes**.\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1))"))
+    html = str(markdown_to_html("Use **indexes**.\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1))"))
     page = BeautifulSoup(html, "html.parser")
     assert page.strong.get_text() == "indexes"
     assert page.img is None and "&lt;img" in html

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from coach.api import candidate, ops, pages, review, review_pages
+from coach.api import candidate, exports, ops, pages, review, review_pages
 from coach.config import Settings, get_settings
 from coach.engine import PlanError
 from coach.migrations import prepare_database
@@ -52,6 +52,8 @@ def create_app(settings: Settings | None = None, service: InterviewService | Non
     app.include_router(pages.router)
     app.include_router(review.router)
     app.include_router(review_pages.router)
+    app.include_router(exports.router, prefix="/api/review", tags=["review"])
+    app.include_router(exports.router, prefix="/review", include_in_schema=False)
     app.add_middleware(SessionMiddleware, **review_pages.session_cookie_options(settings))
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parents[2] / "web" / "static"), name="static")
     _add_error_handlers(app)

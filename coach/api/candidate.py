@@ -14,21 +14,18 @@ from coach.api.deps import CandidateSessionDep, DbDep, KnowledgeDep, ServiceDep,
 from coach.api.schemas import (
     AnswerIn,
     AnswerOut,
-    GradeOut,
-    QuestionOut,
-    ReplyOut,
     ReportOut,
     SessionCreate,
     SessionCreated,
     SessionOut,
     StageOut,
     TrackOut,
-    TurnOut,
 )
+from coach.presenters.records import read_records
+from coach.presenters.report import session_report
+from coach.presenters.session import answer_out, current_question_out, session_out, turn_out
 from coach.ratelimit import limit_answers, limit_sessions
-from coach.engine import Cursor, SessionPlan, current_question
-from coach.report import build_report
-from coach.service import Accepted, AnswerInFlight, report_answers, AnswerResult, ReplyChunk, stage_deadline_iso
+from coach.service import Accepted, AnswerInFlight, ReplyChunk, stage_deadline_iso
 
 router = APIRouter(prefix="/api", tags=["candidate"])
 IdempotencyKey = Annotated[str | None, Header(max_length=200, description="Repeat-safe submit key")]
@@ -52,10 +49,10 @@ def create_session(body: SessionCreate, service: ServiceDep):
     session, token, turns = service.start_session(
         track=body.track, seniority=body.seniority, stages=body.stages, mode=body.mode, seed=body.seed
     )
-    stage, question = _current(service.kb, session)
+    stage, question = current_question_out(service.kb, session)
     return SessionCreated(
         id=session.id, token=token, mode=session.mode, stage=stage, question=question,
-        messages=[_turn(t) for t in turns], stage_deadline=stage_deadline_iso(session),
+        messages=[turn_out(t) for t in turns], stage_deadline=stage_deadline_iso(session),
     )
 
 
@@ -114,21 +111,20 @@ def skip_question(session: CandidateSessionDep, service: ServiceDep, idempotency
 @router.get("/sessions/{session_id}", response_model=SessionOut)
 def read_session(session: CandidateSessionDep, service: ServiceDep, db: DbDep):
     service.resume_interrupted(session.id)
-    return session_out(service.kb, db, store.get_session(db=db, session_id=session.id))
+    return session_out(service.kb, read_records(db, store.get_session(db=db, session_id=session.id)))
 
 
 @router.post("/sessions/{session_id}/finish", response_model=SessionOut)
 def finish_session(session: CandidateSessionDep, service: ServiceDep, db: DbDep):
     service.finish(session_id=session.id)
-    return session_out(service.kb, db, store.get_session(db=db, session_id=session.id))
+    return session_out(service.kb, read_records(db, store.get_session(db=db, session_id=session.id)))
 
 
 @router.get("/sessions/{session_id}/report", response_model=ReportOut)
-def read_report(session: CandidateSessionDep, service: ServiceDep, db: DbDep):
+def read_report(session: CandidateSessionDep, service: ServiceDep):
     if session.status == "active":
         raise HTTPException(status_code=409, detail="the session is still running; finish it to get the report")
-    service.complete_grades(session.id)  # before `db` is first used: no connection held while grading
-    return report_out(service.kb, db, session)
+    return session_report(service, session.id)
 
 
 # --- assembling responses -------------------------------------------------------------------
@@ -137,56 +133,3 @@ def read_report(session: CandidateSessionDep, service: ServiceDep, db: DbDep):
 def check_answer_length(text: str, limit: int) -> None:
     if len(text) > limit:
         raise HTTPException(status_code=413, detail=f"the answer is too long: at most {limit} characters")
-
-
-def _current(kb, session: store.InterviewSession) -> tuple[str | None, QuestionOut | None]:
-    where = current_question(SessionPlan.model_validate(session.plan), Cursor.model_validate(session.cursor))
-    if where is None:
-        return None, None
-    stage, question_id = where
-    return stage, QuestionOut(id=question_id, text=kb.questions[question_id].prompt)
-
-
-def _turn(turn: store.Turn, grade: store.GradeRecord | None = None) -> TurnOut:
-    data = turn.model_dump()
-    data["grade"] = GradeOut.of(grade) if grade is not None else None
-    return TurnOut.model_validate(data)
-
-
-def grades_visible(session: store.InterviewSession) -> bool:
-    """Interview mode, like the real thing, shows no grade before the end."""
-    return session.mode == "coach" or session.status != "active"
-
-
-def transcript(db, session: store.InterviewSession) -> list[TurnOut]:
-    grades = {g.turn_id: g for g in store.list_grades(db=db, session_id=session.id)} if grades_visible(session) else {}
-    return [_turn(t, grades.get(t.id)) for t in store.list_turns(db=db, session_id=session.id)]
-
-
-def session_out(kb, db, session: store.InterviewSession) -> SessionOut:
-    stage, question = _current(kb, session)
-    plan = SessionPlan.model_validate(session.plan)
-    return SessionOut(
-        id=session.id, track=session.track, seniority=session.seniority, mode=session.mode, status=session.status,
-        stage=stage, question=question, stages=[s.stage for s in plan.stages],
-        stage_index=Cursor.model_validate(session.cursor).stage_index, stage_deadline=stage_deadline_iso(session),
-        created_at=session.created_at, finished_at=session.finished_at, messages=transcript(db, session),
-    )
-
-
-def answer_out(kb, result: AnswerResult) -> AnswerOut:
-    stage, question = _current(kb, result.session)
-    show = grades_visible(result.session) and result.session.mode == "coach"
-    return AnswerOut(
-        turn_id=result.answer.id, grade=GradeOut.of(result.grade) if show and result.grade else None,
-        reply=ReplyOut(id=result.reply.id, text=result.reply.text, kind=result.reply.kind),
-        stage=stage, question=question, done=result.session.status != "active",
-        stage_deadline=stage_deadline_iso(result.session),
-    )
-
-
-def report_out(kb, db, session: store.InterviewSession) -> ReportOut:
-    answers = report_answers(store.list_turns(db=db, session_id=session.id),
-                             store.list_grades(db=db, session_id=session.id))
-    report = build_report(kb, track=session.track, answers=answers)
-    return ReportOut(id=session.id, mode=session.mode, status=session.status, **report.model_dump())

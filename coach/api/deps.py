@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, Header, HTTPException, Path, Request
 from sqlmodel import Session
 
-from coach import store
+from coach import reviewers, store
 from coach.config import Settings
 from coach.knowledge import KnowledgeBase
+from coach.review_store import Reviewer
 from coach.service import InterviewService
 
 
@@ -63,3 +65,59 @@ def candidate_session(
 
 
 CandidateSessionDep = Annotated[store.InterviewSession, Depends(candidate_session)]
+
+
+# --- reviewers ------------------------------------------------------------------------------
+# The review API takes a reviewer's bearer token; the review pages a login in the signed session
+# cookie. The exports serve both, so their dependency accepts either login.
+
+
+def _token_reviewer(db: Session, token: str | None) -> Reviewer | None:
+    return reviewers.reviewer_for_token(db=db, token=token) if token else None
+
+
+def _cookie_reviewer(request: Request, db: Session) -> Reviewer | None:
+    reviewer_id = request.session.get("reviewer_id")
+    return db.get(Reviewer, reviewer_id) if isinstance(reviewer_id, int) else None
+
+
+def _token_required() -> HTTPException:
+    return HTTPException(status_code=401, detail="a reviewer token is required", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _login_redirect(request: Request) -> HTTPException:
+    target = "/review/sessions"
+    if request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = "/review/login?" + urlencode({"next": target})
+    return HTTPException(status_code=303, detail="log in first", headers={"Location": location})
+
+
+def api_reviewer(db: DbDep, token: Annotated[str | None, Depends(bearer_token)]) -> Reviewer:
+    reviewer = _token_reviewer(db, token)
+    if reviewer is None:
+        raise _token_required()
+    return reviewer
+
+
+def page_reviewer(request: Request, db: DbDep) -> Reviewer:
+    """The logged-in reviewer; anyone else is sent to the login page."""
+    reviewer = _cookie_reviewer(request, db)
+    if reviewer is None:
+        raise _login_redirect(request)
+    return reviewer
+
+
+def any_reviewer(request: Request, db: DbDep, token: Annotated[str | None, Depends(bearer_token)]) -> Reviewer:
+    """A reviewer by bearer token or by login cookie; refused the way the caller's area refuses
+    (401 under /api, the login page elsewhere)."""
+    reviewer = _token_reviewer(db, token) or _cookie_reviewer(request, db)
+    if reviewer is None:
+        raise _token_required() if request.url.path.startswith("/api/") else _login_redirect(request)
+    return reviewer
+
+
+ApiReviewerDep = Annotated[Reviewer, Depends(api_reviewer)]
+PageReviewerDep = Annotated[Reviewer, Depends(page_reviewer)]
+AnyReviewerDep = Annotated[Reviewer, Depends(any_reviewer)]
+SessionIdPath = Annotated[str, Path(max_length=64)]

@@ -1,6 +1,6 @@
 """The candidate's web pages: start, chat, report, history.
 
-Thin on purpose: the service runs the interview and the JSON API's assemblers shape the data;
+Thin on purpose: the service runs the interview and the presenters (coach.presenters) shape the data;
 these routes pick a template and authorize by the sessions this browser remembers. A browser
 remembers a session as id -> token in a signed HttpOnly cookie; the chat page hands the
 candidate's own token to its script for the JSON API calls.
@@ -16,11 +16,13 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session
 
 from coach import store
-from coach.api.candidate import report_out, session_out, transcript
 from coach.api.deps import DbDep, ServiceDep, SettingsDep
 from coach.api.templating import templates
 from coach.config import Settings
 from coach.engine import PlanError
+from coach.presenters.records import SessionRecords, read_records
+from coach.presenters.report import report_out
+from coach.presenters.session import session_out, transcript_out
 from coach.ratelimit import limit_sessions
 
 COOKIE = "coach_sessions"
@@ -126,12 +128,12 @@ def stage_list(kb, session: store.InterviewSession) -> list:
     return [track.stage(s["stage"]) for s in session.plan["stages"]]
 
 
-def turn_items(kb, session: store.InterviewSession, db) -> list[dict]:
+def turn_items(kb, records: SessionRecords) -> list[dict]:
     """The transcript, each interviewer turn that opens a stage marked with that stage."""
-    stages = stage_list(kb, session)
+    stages = stage_list(kb, records.session)
     numbers = {s.id: n for n, s in enumerate(stages, start=1)}
     items, current = [], None
-    for turn in transcript(db, session):
+    for turn in transcript_out(records):
         opens = turn.role == "interviewer" and turn.stage is not None and turn.stage != current
         current = turn.stage or current
         items.append({
@@ -147,10 +149,10 @@ def chat_page(request: Request, session: OwnedDep, service: ServiceDep, db: DbDe
     if session is None:
         return not_found(request)
     service.resume_interrupted(session.id)  # a step a crash left half done is finished first
-    session = store.get_session(db=db, session_id=session.id)
+    records = read_records(db, store.get_session(db=db, session_id=session.id))
     context = {
-        "session": session_out(service.kb, db, session), "token": held[session.id],
-        "stages": stage_list(service.kb, session), "items": turn_items(service.kb, session, db),
+        "session": session_out(service.kb, records), "token": held[session.id],
+        "stages": stage_list(service.kb, records.session), "items": turn_items(service.kb, records),
         "grading": grading_note(service, service.settings),
     }
     return templates.TemplateResponse(request, "chat.html", context)
@@ -161,7 +163,7 @@ def turns_fragment(request: Request, session: OwnedDep, service: ServiceDep, db:
     """The transcript's turns after `after` (a seq), as the <li> items the chat page shows."""
     if session is None:
         return not_found(request)
-    items = [i for i in turn_items(service.kb, session, db) if i["turn"].seq > after]
+    items = [i for i in turn_items(service.kb, read_records(db, session)) if i["turn"].seq > after]
     return templates.TemplateResponse(request, "_turns.html", {"items": items})
 
 
@@ -185,11 +187,11 @@ def report_page(request: Request, session: OwnedDep, service: ServiceDep, db: Db
         return not_found(request)
     if session.status == "active":
         return RedirectResponse(f"/s/{session.id}", status_code=303)
-    service.complete_grades(session.id)
-    db.expire_all()
+    service.complete_grades(session.id)  # before `db` is first used: no connection held while grading
+    records = read_records(db, session)
     context = {
-        "session": session_out(service.kb, db, session), "report": report_out(service.kb, db, session),
-        "stages": stage_list(service.kb, session), "exchanges": exchanges(turn_items(service.kb, session, db)),
+        "session": session_out(service.kb, records), "report": report_out(service.kb, records),
+        "stages": stage_list(service.kb, session), "exchanges": exchanges(turn_items(service.kb, records)),
     }
     return templates.TemplateResponse(request, "report.html", context)
 
@@ -204,7 +206,7 @@ def past_sessions(service, db, held: dict) -> list[dict]:
         session = store.get_session_for_token(db=db, session_id=session_id, token=token)
         if session is None:
             continue
-        report = report_out(service.kb, db, session) if session.status != "active" else None
+        report = report_out(service.kb, read_records(db, session)) if session.status != "active" else None
         rows.append({"session": session, "stages": stage_list(service.kb, session), "report": report})
     return sorted(rows, key=lambda r: r["session"].created_at)
 

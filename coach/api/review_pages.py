@@ -13,27 +13,25 @@ import secrets
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from coach import review_store, reviewers, store
-from coach.api.deps import DbDep
+from coach.api.deps import DbDep, PageReviewerDep, SessionIdPath
 from coach.api.review import (
-    OverrideIn,
-    ReviewSessionOut,
-    export_csv,
-    export_json,
-    export_markdown,
     insights_out,
     reviewed_session,
     save_comment,
     save_override,
-    session_transcript,
+    sessions_listed,
+    transcript_of,
 )
+from coach.api.schemas import OverrideIn, SessionFilters
 from coach.api.templating import templates
 from coach.config import Settings
-from coach.review_store import Reviewer, SessionFilters
+from coach.presenters.review import answer_quotes
+from coach.review_store import Reviewer
 
 COOKIE = "coach_review"
 LOGIN_HOURS = 8
@@ -53,27 +51,7 @@ def session_cookie_options(settings: Settings) -> dict:
     }
 
 
-
-
-
 # --- login and CSRF -------------------------------------------------------------------------
-
-
-def _login_redirect(request: Request) -> HTTPException:
-    target = "/review/sessions"
-    if request.method == "GET":
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    location = "/review/login?" + urlencode({"next": target})
-    return HTTPException(status_code=303, detail="log in first", headers={"Location": location})
-
-
-def page_reviewer(request: Request, db: DbDep) -> Reviewer:
-    """The logged-in reviewer; anyone else is sent to the login page."""
-    reviewer_id = request.session.get("reviewer_id")
-    reviewer = db.get(Reviewer, reviewer_id) if isinstance(reviewer_id, int) else None
-    if reviewer is None:
-        raise _login_redirect(request)
-    return reviewer
 
 
 def csrf_token(request: Request) -> str:
@@ -89,9 +67,8 @@ def checked_csrf(request: Request, csrf_token: Annotated[str | None, Form()] = N
         raise HTTPException(status_code=403, detail="the form has expired or did not come from this site; reload it")
 
 
-ReviewerDep = Annotated[Reviewer, Depends(page_reviewer)]
+ReviewerDep = PageReviewerDep
 CsrfDep = Annotated[None, Depends(checked_csrf)]
-SessionIdPath = Annotated[str, Path(max_length=64)]
 
 
 def render(request: Request, name: str, reviewer: Reviewer | None, status_code: int = 200, **context):
@@ -170,7 +147,7 @@ def _query_string(filters: SessionFilters, **changes) -> str:
 @router.get("/sessions")
 def sessions_page(request: Request, reviewer: ReviewerDep, db: DbDep):
     filters, error = filters_from_query(request)
-    page = review_store.list_sessions(db=db, filters=filters)
+    page = sessions_listed(db, filters)
 
     def sort_link(column: str) -> str:
         order = "asc" if filters.sort == column and filters.order == "desc" else "desc"
@@ -183,22 +160,9 @@ def sessions_page(request: Request, reviewer: ReviewerDep, db: DbDep):
     )
 
 
-def answer_quotes(transcript: ReviewSessionOut) -> dict[str | None, dict[str, list[str]]]:
-    """question id -> the evidence and mistake quotes of its grades (a follow-up's grade covers
-    the whole exchange on its question, so its quotes may sit in an earlier answer)."""
-    quotes: dict[str | None, dict[str, list[str]]] = {}
-    for turn in transcript.turns:
-        if turn.grade is None:
-            continue
-        entry = quotes.setdefault(turn.question_id, {"evidence": [], "mistakes": []})
-        entry["evidence"] += [q for c in turn.grade.criteria for q in c.evidence]
-        entry["mistakes"] += [q for m in turn.grade.mistakes for q in (m.get("evidence") or [])]
-    return quotes
-
-
 @router.get("/sessions/{session_id}")
 def session_page(request: Request, reviewer: ReviewerDep, db: DbDep, session_id: SessionIdPath):
-    transcript = session_transcript(db, reviewed_session(db, session_id))
+    transcript = transcript_of(db, session_id)
     return render(request, "session.html", reviewer, t=transcript, quotes=answer_quotes(transcript))
 
 
@@ -252,7 +216,7 @@ def reviewed_from_form(
     return see_other(f"/review/sessions/{session.id}")
 
 
-# --- insights and exports -------------------------------------------------------------------
+# --- insights ---------------------------------------------------------------------------
 
 
 def bar_chart(values: dict, *, width: int = 260, height: int = 120, label: str = "") -> dict:
@@ -289,18 +253,3 @@ def insights_page(request: Request, reviewer: ReviewerDep, db: DbDep):
                              width=360, label="override size (reviewer − machine)"),
     }
     return render(request, "insights.html", reviewer, data=data, charts=charts)
-
-
-@router.get("/sessions/{session_id}/export.md")
-def markdown_download(_reviewer: ReviewerDep, db: DbDep, session_id: SessionIdPath):
-    return export_markdown(session_transcript(db, reviewed_session(db, session_id)))
-
-
-@router.get("/sessions/{session_id}/export.json")
-def json_download(_reviewer: ReviewerDep, db: DbDep, session_id: SessionIdPath):
-    return export_json(session_transcript(db, reviewed_session(db, session_id)))
-
-
-@router.get("/export/grades.csv")
-def csv_download(_reviewer: ReviewerDep, db: DbDep):
-    return export_csv(db)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from coach import store
+from coach.evaluation import Agreement
 from coach.report import Report
 
 
@@ -71,7 +72,19 @@ class MistakeOut(BaseModel):
     evidence: list[str]
 
 
-class GradeOut(BaseModel):
+class GradeProvenance(BaseModel):
+    """Who graded an answer, with what, and how it went."""
+
+    scorer: str | None
+    model: str | None
+    rubric_version: str | None
+    prompt_version: str | None
+    latency_ms: float | None
+    retries: int
+    fallback_reason: str | None
+
+
+class GradeOut(GradeProvenance):
     id: int
     status: Literal["pending", "running", "done", "failed"]
     overall: float | None
@@ -79,15 +92,8 @@ class GradeOut(BaseModel):
     mistakes: list[MistakeOut]
     flags: list[str]
     tip: str
-    scorer: str | None
-    model: str | None
-    rubric_version: str | None
-    prompt_version: str | None
-    latency_ms: float | None
     prompt_tokens: int | None
     completion_tokens: int | None
-    retries: int
-    fallback_reason: str | None
 
     @classmethod
     def of(cls, record: store.GradeRecord) -> "GradeOut":
@@ -161,3 +167,138 @@ class ReportOut(Report):
     id: str
     mode: str
     status: str
+
+
+# --- the reviewer's API ---------------------------------------------------------------------
+
+
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    criterion: str | None = Field(default=None, description="A criterion id, or null for the overall score")
+    score: float = Field(ge=1, le=5)
+    comment: str = Field(min_length=1, max_length=5000, description="Why; required")
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class ReviewedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewed: bool = True
+
+
+SortKey = Literal["created_at", "score", "seniority", "status", "answers", "reviewed"]
+
+
+class SessionFilters(BaseModel):
+    """What the sessions table and `GET /api/review/sessions` filter and sort by."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    seniority: str | None = None
+    stage: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    score_min: float | None = Field(default=None, ge=0, le=5)
+    score_max: float | None = Field(default=None, ge=0, le=5)
+    scorer: str | None = None
+    reviewed: bool | None = None
+    sort: SortKey = "created_at"
+    order: Literal["asc", "desc"] = "desc"
+    page: int = Field(default=1, ge=1)
+    per_page: int = Field(default=25, ge=1, le=100)
+
+
+class SessionSummary(BaseModel):
+    id: str
+    track: str
+    seniority: str
+    mode: str
+    status: str
+    reviewed: bool
+    created_at: datetime
+    finished_at: datetime | None
+    score: float | None  # mean effective overall over graded answers
+
+
+class SessionRow(SessionSummary):
+    answers: int
+    overrides: int
+
+
+class SessionPage(BaseModel):
+    items: list[SessionRow]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+class OverrideOut(BaseModel):
+    id: int
+    grade_id: int
+    criterion: str | None
+    machine_score: float | None
+    score: float
+    comment: str
+    reviewer: str
+    created_at: datetime
+
+
+class CommentOut(BaseModel):
+    id: int
+    turn_id: int
+    grade_id: int | None
+    reviewer: str
+    text: str
+    created_at: datetime
+
+
+class ReviewCriterionOut(BaseModel):
+    id: str
+    name: str
+    machine_score: float | None
+    score: float | None  # the score that counts: the latest override, else the machine's
+    overridden: bool
+    evidence: list[str]
+    feedback: str
+
+
+class ReviewGradeOut(GradeProvenance):
+    id: int
+    status: str
+    stage: str
+    question_id: str | None
+    question_text: str
+    machine_overall: float | None
+    overall: float | None
+    overall_overridden: bool
+    criteria: list[ReviewCriterionOut]
+    mistakes: list[dict]
+    flags: list[str]
+    missed_points: list
+    tip: str
+    overrides: list[OverrideOut]
+
+
+class ReviewTurnOut(TurnBase):
+    grade: ReviewGradeOut | None
+    comments: list[CommentOut]
+
+
+class ReviewSessionOut(SessionSummary):
+    turns: list[ReviewTurnOut]
+
+
+class InsightsOut(BaseModel):
+    graded: int
+    by_stage: dict[str, dict[int, int]]
+    by_criterion: dict[str, dict[int, int]]
+    mistakes: list[dict]
+    overrides: dict
+    agreement: Agreement

@@ -18,7 +18,7 @@ _markdown = MarkdownIt("commonmark", {"html": False}).disable("image")
 # --- template filters -----------------------------------------------------------------------
 
 
-def render_markdown(text: str | None) -> Markup:
+def markdown_to_html(text: str | None) -> Markup:
     """Interviewer text as Markdown; raw HTML is not allowed, so the output is safe."""
     return Markup(_markdown.render(text or ""))
 
@@ -75,7 +75,7 @@ def _environment() -> Environment:
         trim_blocks=True, lstrip_blocks=True,
     )
     env.filters.update(
-        markdown=render_markdown, highlight=highlight, scorer_label=scorer_label, score=score_text, when=when
+        markdown=markdown_to_html, highlight=highlight, scorer_label=scorer_label, score=score_text, when=when
     )
     env.globals["signal_names"] = {"strong_yes": "Strong yes", "yes": "Yes", "no": "No", "strong_no": "Strong no"}
     return env
