@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.set_defaults(run=_grade)
 
     evaluate = commands.add_parser("eval", help="measure the grader against human labels in a JSONL file")
-    evaluate.add_argument("file", type=Path, nargs="?")
+    evaluate.add_argument("file", type=Path, nargs="*",
+                          help="labeled JSONL files (default: the shipped tuning and held-out sets in eval/)")
     evaluate.add_argument("--from-reviews", action="store_true",
                           help="measure the stored grades against the reviewers' overrides instead of a file")
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -158,22 +159,6 @@ def _db_upgrade(_args) -> int:
     return 0
 
 
-def _read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SystemExit(f"{path}:{number}: not JSON: {exc}") from exc
-        missing = [key for key in required if key not in row]
-        if missing:
-            raise SystemExit(f"{path}:{number}: missing {', '.join(missing)}")
-        rows.append(row)
-    return rows
-
-
 def _grader():
     from coach.wiring import build_grader
 
@@ -182,9 +167,10 @@ def _grader():
 
 def _grade(args) -> int:
     from coach.engine import PlanError
+    from coach.evaluation import read_labeled
 
     grade_one = _grader()
-    for number, row in enumerate(_read_jsonl(args.file, ("stage", "question", "answer")), start=1):
+    for number, row in enumerate(read_labeled(args.file, ("stage", "question", "answer")), start=1):
         try:
             grade = grade_one(row["stage"], row["question"], row["answer"])
         except PlanError as exc:
@@ -194,37 +180,38 @@ def _grade(args) -> int:
     return 0
 
 
+SHIPPED_SETS = (("tuning part", "calibration.jsonl"), ("held-out part, never used for tuning", "holdout.jsonl"))
+EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
+
+
 def _eval(args) -> int:
-    from coach.evaluation import agreement
+    from coach.evaluation import agreement, format_agreement, read_labeled, score_rows
 
     if args.from_reviews:
         from coach.reviewers import calibration_rows
 
-        figures, grader = agreement(calibration_rows()), "stored grades against reviewers' scores"
-    elif args.file is None:
-        raise SystemExit("coach eval: give a JSONL FILE of labelled answers, or --from-reviews")
+        parts = [("stored grades against reviewers' scores", agreement(calibration_rows()))]
     else:
+        files = [(str(path), path) for path in args.file] or _shipped_sets()
         grade_one = _grader()
-        rows = _read_jsonl(args.file, ("stage", "question", "answer", "label"))
-        scored = [{**row, "score": grade_one(row["stage"], row["question"], row["answer"]).overall} for row in rows]
-        figures, grader = agreement(scored), _grading_label(get_settings())
+        parts = [(title, agreement(score_rows(read_labeled(path), grade_one))) for title, path in files]
     if args.json:
-        print(json.dumps(figures.model_dump()))
-    else:
-        print(_format_agreement(figures, grader))
+        payload = {title: figures.model_dump() for title, figures in parts}
+        print(json.dumps(payload if len(parts) > 1 else parts[0][1].model_dump()))
+        return 0
+    print(f"grader: {_grading_label(get_settings()) if not args.from_reviews else parts[0][0]}")
+    for title, figures in parts:
+        print(format_agreement(figures, f"{title}:"))
     return 0
 
 
-def _format_agreement(figures, grader: str) -> str:
-    return "\n".join([
-        f"grader: {grader}",
-        f"answers: {figures.n}",
-        f"Spearman correlation with labels: {figures.spearman}",
-        f"pairwise ranking accuracy (same question): {figures.pairwise_accuracy} over {figures.pairs} pairs",
-        f"mean absolute error: {figures.mean_absolute_error}",
-        f"low-quality answers scored above 2: {figures.low_quality_above_2} of {figures.low_quality_total} "
-        f"{figures.low_quality_above_2_by_kind}",
-    ])
+def _shipped_sets() -> list[tuple[str, Path]]:
+    """The labeled sets shipped in eval/: the tuning part and the held-out part."""
+    found = [(f"{name} ({EVAL_DIR.name}/{file})", EVAL_DIR / file) for name, file in SHIPPED_SETS
+             if (EVAL_DIR / file).exists()]
+    if not found:
+        raise SystemExit("coach eval: give a JSONL FILE of labelled answers, or --from-reviews")
+    return found
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from coach.service import InterviewService
 def build_service(settings: Settings, engine, kb=None, client=None) -> InterviewService:
     """`client` (an openai.OpenAI) is built from the settings unless a test hands one in."""
     kb = kb or load_knowledge()
-    interviewer, scorer = OfflineInterviewer(kb), OfflineScorer()
+    interviewer, scorer = OfflineInterviewer(kb), OfflineScorer(kb)
     if settings.llm_enabled:
         client = client or llm.make_client(settings)
         interviewer, scorer = LLMInterviewer(client, settings, kb), LLMJudge(client, settings)

@@ -57,16 +57,44 @@ def test_eval_reports_agreement_on_the_shipped_set(capsys):
     assert {"buzzword", "off_topic", "empty", "injection"} <= {r["kind"] for r in rows}
     assert main(["eval", str(CALIBRATION), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
-    assert figures["n"] == len(rows)
+    assert figures["n"] + figures["not_gradable"] == len(rows)
+    assert figures["not_gradable"] >= sum(r["kind"] == "non_english" for r in rows)
     assert figures["spearman"] > 0.5
     assert figures["pairwise_accuracy"] > 0.7
     assert figures["low_quality_above_2"] == 0
+    assert set(figures["mean_score_by_label"]) == {"1", "2", "3", "4", "5"}
+    assert figures["mean_score_by_kind"]["strong"] > figures["mean_score_by_kind"]["weak"]
 
 
 def test_eval_prints_readable_figures(capsys):
     assert main(["eval", str(CALIBRATION)]) == 0
     out = capsys.readouterr().out
     assert "Spearman" in out and "pairwise ranking accuracy" in out and "mean absolute error" in out
+    assert "mean score per label" in out and "mean score per kind" in out and "targets:" in out
+
+
+def test_eval_without_a_file_measures_both_shipped_parts(capsys):
+    assert main(["eval", "--json"]) == 0
+    parts = json.loads(capsys.readouterr().out)
+    tuning, held_out = (next(v for k, v in parts.items() if name in k) for name in ("calibration", "holdout"))
+    assert tuning["n"] >= 100 and held_out["n"] >= 60
+    assert {t["name"] for t in held_out["targets"]} >= {"Spearman", "pairwise ranking", "mean absolute error"}
+
+
+def test_eval_grades_follow_up_exchanges_with_their_main_answer(tmp_path, capsys):
+    question = "What does a message broker such as RabbitMQ buy you?"
+    main_answer = "It decouples services."
+    follow_up = ("The producer publishes an event and consumers process it at their own pace, so when the email "
+                 "service was down for ten minutes last week the messages waited in the queue instead of failing "
+                 "checkout, because the broker stores them durably until a consumer acknowledges them.")
+    rows = [{"stage": "technical", "question": question, "answer": main_answer, "label": 2},
+            {"stage": "technical", "question": question, "answer": main_answer, "label": 4,
+             "follow_ups": [{"question": "Can you say more?", "answer": follow_up}]}]
+    source = tmp_path / "labeled.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in rows))
+    assert main(["eval", str(source), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["pairwise_accuracy"] == 1.0  # the exchange with a real follow-up ranks above the bare answer
 
 
 def test_grade_refuses_an_unknown_stage_naming_the_line(tmp_path, capsys):

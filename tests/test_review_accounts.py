@@ -114,7 +114,10 @@ def test_the_reviewers_commands(cli_env, capsys, monkeypatch):
         main(["reviewers", "add", "rev@example.com"])
 
 
-def test_eval_needs_a_file_or_from_reviews(cli_env):
+def test_eval_needs_a_file_or_from_reviews_when_no_set_is_shipped(cli_env, monkeypatch, tmp_path):
+    from coach import cli
+
+    monkeypatch.setattr(cli, "EVAL_DIR", tmp_path / "no-eval-here")
     with pytest.raises(SystemExit, match="--from-reviews"):
         main(["eval"])
 

@@ -56,7 +56,14 @@ class GradingItem(BaseModel):
 
 # An answer with one of these flags scores at most this, overall and on every criterion,
 # whatever else it mentions: a trick must never raise its own score.
-FLAG_CAPS = {"prompt_injection": 1.0, "empty": 1.0, "off_topic": 1.5, "buzzwords": 2.0}
+FLAG_CAPS = {
+    "prompt_injection": 1.0, "empty": 1.0, "off_topic": 1.5, "buzzwords": 2.0,
+    # Gaming the offline scorer: the trick earns nothing, and the answer is held where a trick belongs.
+    "keyword_stuffing": 1.5, "repetition": 1.5, "copied_text": 1.5, "negated_terms": 1.5, "padding": 2.0,
+    "hidden_text": 2.0,
+    # Not graded: the offline scorer reads English only.
+    "non_english": 1.0,
+}
 MISTAKE_PENALTY, MAX_MISTAKE_PENALTY = 0.25, 1.0
 
 
