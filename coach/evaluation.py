@@ -177,10 +177,28 @@ def read_labeled(path: Path, required: tuple[str, ...] = ("stage", "question", "
     return rows
 
 
+CANDIDATE_KEYS = ("answer", "reply", "response", "candidate", "text", "content")
+
+
 def full_answer(row: dict) -> str:
-    """The main answer and its follow-up answers, joined as a session joins them for grading."""
-    follow_ups = row.get("follow_ups") or []
-    return "\n\n".join([row["answer"], *(f.get("answer", "") for f in follow_ups)])
+    """The main answer and its follow-up answers, joined as a session joins them for grading.
+
+    Follow-ups come as `follow_ups: [{question, answer}]` (or as plain strings); `turns:
+    [{role, text}]` is read too, keeping the candidate's turns."""
+    replies = [_reply(f) for f in row.get("follow_ups") or []]
+    replies += [_reply(t) for t in row.get("turns") or [] if _is_candidate_turn(t)]
+    return "\n\n".join([row["answer"], *(r for r in replies if r)])
+
+
+def _reply(entry) -> str:
+    if isinstance(entry, str):
+        return entry
+    return next((str(entry[k]) for k in CANDIDATE_KEYS if entry.get(k)), "")
+
+
+def _is_candidate_turn(turn) -> bool:
+    role = str(turn.get("role") or turn.get("speaker") or "candidate").lower() if isinstance(turn, dict) else ""
+    return isinstance(turn, str) or role in ("candidate", "user", "answer")
 
 
 def grading_items(rows: list[dict], kb) -> list:
