@@ -138,6 +138,7 @@ EVERYDAY_TERMS = set(
 )
 # Stages whose questions are answered with lived stories in everyday words: a story is substance there.
 STORY_STAGES = {"behavioral", "architecture_deep_dive", "phone_screen"}
+CONVERSATION_STAGES = {"phone_screen", "behavioral", "final"}
 SPREAD = 0.8  # how far a criterion's own evidence moves its score away from the answer's quality
 
 
@@ -400,13 +401,17 @@ def _answers_another_question(item: GradingItem, reading: Reading, kb: Knowledge
     if item.question is None:
         return _fits_an_unrelated_question(asked, text, kb)
     own = _fit(item.rubric.key_points, text)
-    if own == 0 and len(text.tokens) >= 25:
-        return True  # a substantial answer that touches none of the question's key points
+    if own == 0 and len(text.tokens) >= 25 and item.stage not in CONVERSATION_STAGES:
+        # A substantial technical answer that touches none of the question's key points. (Talk about
+        # oneself uses words no key-point list can foresee, so it is not judged this way.)
+        return True
     if own >= 0.5:
         return False
     for other in kb.questions.values():
         if other.id == item.question.id or len(set(asked) & set(question_stems(other.prompt))) >= 2:
             continue  # a question on the same subject: fitting it well is fitting this one
+        if other.stage == item.stage and item.stage in CONVERSATION_STAGES:
+            continue  # talk about oneself answers several of a stage's questions at once
         if _fit(other.key_points, text) >= max(0.6, own + 0.4):
             return True
     return False
