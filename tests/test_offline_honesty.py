@@ -287,9 +287,12 @@ def test_the_shipped_coefficients_are_what_the_fit_script_produces(kb):
     features, targets = fit_offline.training_rows(kb)
     intercept, weights = fit_offline.ridge(features, targets, fit_offline.RIDGE)
     shipped = json.loads((ROOT / "coach" / "scoring" / "offline_model.json").read_text())
-    assert shipped["answers"] == len(targets)
-    assert shipped["intercept"] == pytest.approx(intercept, abs=1e-3)
-    assert list(shipped["weights"].values()) == pytest.approx(weights, abs=1e-3)
+    # A change to the scorer's features, the knowledge base or question matching moves the fit:
+    # refit with `.venv/bin/python eval/fit_offline.py` and commit offline_model.json.
+    refit = "stale coefficients: run .venv/bin/python eval/fit_offline.py"
+    assert shipped["answers"] == len(targets), refit
+    assert shipped["intercept"] == pytest.approx(intercept, abs=1e-3), refit
+    assert list(shipped["weights"].values()) == pytest.approx(weights, abs=1e-3), refit
 
 
 def test_the_held_out_part_never_reaches_the_fit():
