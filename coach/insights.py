@@ -9,7 +9,8 @@ from sqlmodel import Session
 
 from coach import review_store
 from coach.evaluation import Agreement, agreement
-from coach.review_store import Override, effective_scores, overrides_by_grade
+from coach.report import effective_scores
+from coach.review_store import Override, overrides_by_grade
 from coach.store import GradeRecord
 
 

@@ -1,16 +1,17 @@
 """Storage for the reviewer's workspace: accounts, tokens, overrides, comments, login throttle.
 
 The machine's grades in `grades` are never changed here: an override is a new row that keeps the
-machine's score beside the reviewer's, so the table is also the audit trail. The effective score of
-a grade (or one of its criteria) is the latest override, else the machine's.
+machine's score beside the reviewer's, so the table is also the audit trail. How overrides count
+is `coach.report.effective_scores`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Column, Text, delete, func, nulls_last
+from sqlalchemy import Column, Text, delete, func
 from sqlmodel import Field, Session, SQLModel, select
 
 from coach.store import GradeRecord, InterviewSession, Turn, utcnow
@@ -183,64 +184,24 @@ def grade_for_turn(*, db: Session, turn_id: int) -> GradeRecord | None:
 # --- the session list -----------------------------------------------------------------------
 
 
-def _effective_overall():
-    """The latest overall override for the grade in the outer query, else the machine's overall."""
-    latest = (
-        select(Override.score)
-        .where(Override.grade_id == GradeRecord.id, Override.criterion.is_(None))
-        .order_by(Override.id.desc())
-        .limit(1)
-        .correlate(GradeRecord)
-        .scalar_subquery()
-    )
-    return func.coalesce(latest, GradeRecord.overall)
+def matching_sessions(*, db: Session, filters) -> list[InterviewSession]:
+    """The sessions the reviewer's filters select, except the score range (the overall is computed
+    by `coach.report.session_overall`, not in SQL). `filters`: `coach.api.schemas.SessionFilters`."""
+    return list(db.exec(_filtered(select(InterviewSession), filters)))
 
 
-def _session_stats():
-    graded = (
-        select(GradeRecord.session_id.label("session_id"), _effective_overall().label("overall"))
-        .where(GradeRecord.status == "done")
-        .subquery()
-    )
-    stats = (
-        select(graded.c.session_id, func.avg(graded.c.overall).label("score"), func.count().label("answers"))
-        .group_by(graded.c.session_id)
-        .subquery()
-    )
-    overrides = (
-        select(Override.session_id, func.count(Override.id).label("overrides"))
-        .group_by(Override.session_id)
-        .subquery()
-    )
-    return stats, overrides
+def score_inputs(*, db: Session, filters) -> tuple[list[Turn], list[GradeRecord], list[Override]]:
+    """What the overall of every matching session is computed from: the candidate's turns (without
+    their text), the grades and the overrides, three queries for the whole list."""
+    ids = _filtered(select(InterviewSession.id), filters)
+    columns = (Turn.id, Turn.session_id, Turn.seq, Turn.role, Turn.kind, Turn.stage, Turn.question_id)
+    turns = db.exec(select(*columns).where(Turn.role == "candidate", Turn.session_id.in_(ids)).order_by(Turn.seq))
+    grades = db.exec(select(GradeRecord).where(GradeRecord.session_id.in_(ids)).order_by(GradeRecord.id))
+    overrides = db.exec(select(Override).where(Override.session_id.in_(ids)).order_by(Override.id))
+    return [Turn.model_construct(**row._mapping, text="") for row in turns], list(grades), list(overrides)
 
 
-def list_sessions(*, db: Session, filters) -> tuple[list[tuple], int]:
-    """One page of sessions as (session, score, answers, overrides) rows, and the total matching.
-
-    `filters` carries the reviewer's filter, sort and page values (`coach.api.schemas.SessionFilters`)."""
-    stats, overrides = _session_stats()
-    score = stats.c.score
-    answers = func.coalesce(stats.c.answers, 0)
-    query = (
-        select(InterviewSession, score, answers, func.coalesce(overrides.c.overrides, 0))
-        .outerjoin(stats, stats.c.session_id == InterviewSession.id)
-        .outerjoin(overrides, overrides.c.session_id == InterviewSession.id)
-    )
-    query = _filtered(query, filters, score)
-    total = db.exec(select(func.count()).select_from(query.subquery())).one()
-    columns = {
-        "created_at": InterviewSession.created_at, "score": score, "seniority": InterviewSession.seniority,
-        "status": InterviewSession.status, "answers": answers, "reviewed": InterviewSession.reviewed,
-    }
-    column = columns[filters.sort]
-    ordered = column.asc() if filters.order == "asc" else column.desc()
-    query = query.order_by(nulls_last(ordered), InterviewSession.id)
-    query = query.offset((filters.page - 1) * filters.per_page).limit(filters.per_page)
-    return list(db.exec(query)), total
-
-
-def _filtered(query, filters, score):
+def _filtered(query, filters):
     if filters.seniority:
         query = query.where(InterviewSession.seniority == filters.seniority)
     if filters.stage:
@@ -252,10 +213,6 @@ def _filtered(query, filters, score):
         query = query.where(InterviewSession.created_at >= _day_start(filters.date_from))
     if filters.date_to:
         query = query.where(InterviewSession.created_at < _day_start(filters.date_to) + timedelta(days=1))
-    if filters.score_min is not None:
-        query = query.where(score >= filters.score_min)
-    if filters.score_max is not None:
-        query = query.where(score <= filters.score_max)
     if filters.reviewed is not None:
         query = query.where(InterviewSession.reviewed == filters.reviewed)
     return query
@@ -277,21 +234,26 @@ def filter_choices(*, db: Session) -> dict[str, list[str]]:
 # --- one session, for reading and exporting -------------------------------------------------
 
 
-def effective_scores(grade: GradeRecord, overrides: list[Override]) -> dict[str | None, float | None]:
-    """criterion id (None for overall) -> the score that counts: the latest override, else the machine's."""
-    scores: dict[str | None, float | None] = {None: grade.overall}
-    scores.update({c.get("id"): c.get("score") for c in grade.criteria})
-    for override in sorted(overrides, key=lambda o: o.id):
-        scores[override.criterion] = override.score
-    return scores
+ExportBatch = tuple[list[InterviewSession], list[Turn], list[GradeRecord], list[Override]]
 
 
-def all_grades(*, db: Session) -> list[GradeRecord]:
-    return list(db.exec(select(GradeRecord).order_by(GradeRecord.session_id, GradeRecord.id)))
-
-
-def sessions_by_id(*, db: Session) -> dict[str, InterviewSession]:
-    return {session.id: session for session in db.exec(select(InterviewSession))}
+def export_batches(engine, *, size: int = 100) -> Iterator[ExportBatch]:
+    """Every session in id order, `size` at a time, each batch with its candidate turns, grades and
+    overrides: the whole table is never held at once, and no connection is held between batches."""
+    last = ""
+    while True:
+        with Session(engine) as db:
+            query = select(InterviewSession).where(InterviewSession.id > last).order_by(InterviewSession.id)
+            sessions = list(db.exec(query.limit(size)))
+            if not sessions:
+                return
+            ids = [s.id for s in sessions]
+            turns = db.exec(select(Turn).where(Turn.session_id.in_(ids), Turn.role == "candidate").order_by(Turn.seq))
+            grades = db.exec(select(GradeRecord).where(GradeRecord.session_id.in_(ids)).order_by(GradeRecord.id))
+            overrides = db.exec(select(Override).where(Override.session_id.in_(ids)).order_by(Override.id))
+            batch = (sessions, list(turns), list(grades), list(overrides))
+        yield batch
+        last = ids[-1]
 
 
 def all_done_grades(*, db: Session) -> list[GradeRecord]:
@@ -304,12 +266,6 @@ def overrides_by_grade(overrides: list[Override]) -> dict[int, list[Override]]:
     for override in overrides:
         grouped[override.grade_id].append(override)
     return grouped
-
-
-def candidate_text_by_turn(*, db: Session) -> dict[int, str]:
-    """turn id -> what the candidate wrote, for every candidate turn."""
-    query = select(Turn.id, Turn.text).where(Turn.role == "candidate")
-    return dict(db.exec(query).all())
 
 
 def reviewed_session_ids(*, db: Session) -> set[str]:

@@ -76,8 +76,12 @@ def feedback(grade) -> str:
 
 
 def format_report(report: Report) -> str:
-    lines = [f"Overall: {report.overall if report.overall is not None else '-'} ({report.signal or 'no answers'})"]
-    lines += [f"  {s.title}: {s.score:.1f} ({s.signal})" for s in report.stages]
+    signal = report.signal or ("no answers" if report.overall is None else "incomplete, no signal")
+    lines = [f"Overall: {report.overall if report.overall is not None else '-'} ({signal})"]
+    if report.coverage:
+        lines.append(f"  {report.coverage.summary}")
+    lines += [f"  {s.title}: " + (f"{s.score:.1f} ({s.signal})" if s.score is not None else s.status.replace("_", " "))
+              for s in report.stages]
     if report.strengths:
         lines.append("Strengths:")
         lines += [f"  {s.name} ({s.score:.1f})" + (f': "{s.evidence}"' if s.evidence else "") for s in report.strengths]

@@ -4,12 +4,12 @@ and under /review for the logged-in pages (the login cookie is scoped to /review
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from coach import exports, review_store
-from coach.api.deps import AnyReviewerDep, DbDep, SessionIdPath
+from coach.api.deps import AnyReviewerDep, DbDep, ServiceDep, SessionIdPath
 from coach.api.review import transcript_of
-from coach.presenters.review import grade_out
+from coach.presenters.review import grade_export_records
 
 router = APIRouter()
 
@@ -33,17 +33,8 @@ def session_markdown(_reviewer: AnyReviewerDep, db: DbDep, session_id: SessionId
 
 
 @router.get("/export/grades.csv", response_class=PlainTextResponse)
-def grades_csv(_reviewer: AnyReviewerDep, db: DbDep):
-    """Every grade, one row per answer and criterion (one row with no criterion for a grade without any)."""
-    sessions = review_store.sessions_by_id(db=db)
-    grouped = review_store.overrides_by_grade(review_store.list_overrides(db=db))
-    answers = review_store.candidate_text_by_turn(db=db)
-    records = (
-        record
-        for grade in review_store.all_grades(db=db)
-        for record in exports.grade_csv_records(
-            sessions[grade.session_id], grade, grade_out(grade, grouped.get(grade.id, [])),
-            answers.get(grade.turn_id, ""),
-        )
-    )
-    return download("".join(exports.csv_lines(records)), "text/csv; charset=utf-8", "coach-grades.csv")
+def grades_csv(_reviewer: AnyReviewerDep, service: ServiceDep):
+    """Every grade, one row per answer and criterion, streamed as it is read (a batch of sessions at a time)."""
+    records = grade_export_records(review_store.export_batches(service.engine))
+    headers = {"Content-Disposition": 'attachment; filename="coach-grades.csv"'}
+    return StreamingResponse(exports.csv_lines(records), media_type="text/csv; charset=utf-8", headers=headers)

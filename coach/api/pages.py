@@ -21,7 +21,7 @@ from coach.api.templating import templates
 from coach.config import Settings
 from coach.engine import PlanError
 from coach.presenters.records import SessionRecords, read_records
-from coach.presenters.report import report_out
+from coach.presenters.report import report_out, reviewed_answers
 from coach.presenters.session import session_out, transcript_out
 from coach.ratelimit import limit_sessions
 
@@ -192,6 +192,7 @@ def report_page(request: Request, session: OwnedDep, service: ServiceDep, db: Db
     context = {
         "session": session_out(service.kb, records), "report": report_out(service.kb, records),
         "stages": stage_list(service.kb, session), "exchanges": exchanges(turn_items(service.kb, records)),
+        "reviewed": reviewed_answers(records),
     }
     return templates.TemplateResponse(request, "report.html", context)
 

@@ -25,7 +25,7 @@ from coach.api.schemas import (
     SessionPage,
 )
 from coach.presenters.records import read_records
-from coach.presenters.review import session_page, session_transcript
+from coach.presenters.review import session_list, session_transcript
 from coach.review_store import Override, Reviewer, ReviewComment
 
 router = APIRouter(prefix="/api/review", tags=["review"])
@@ -44,11 +44,6 @@ def reviewed_session(db: Session, session_id: str) -> store.InterviewSession:
 def transcript_of(db: Session, session_id: str) -> ReviewSessionOut:
     """The scored transcript of a session, 404 if there is none."""
     return session_transcript(read_records(db, reviewed_session(db, session_id), comments=True))
-
-
-def sessions_listed(db: Session, filters: SessionFilters) -> SessionPage:
-    rows, total = review_store.list_sessions(db=db, filters=filters)
-    return session_page(rows, total, filters)
 
 
 def save_override(db: Session, grade_id: int, body: OverrideIn, reviewer: Reviewer) -> Override:
@@ -89,7 +84,7 @@ def insights_out(db: Session) -> InsightsOut:
 
 @router.get("/sessions", response_model=SessionPage)
 def list_sessions(_reviewer: ApiReviewerDep, db: DbDep, filters: Annotated[SessionFilters, Query()]):
-    return sessions_listed(db, filters)
+    return session_list(db, filters)
 
 
 @router.get("/sessions/{session_id}", response_model=ReviewSessionOut)

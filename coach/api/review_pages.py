@@ -24,13 +24,12 @@ from coach.api.review import (
     reviewed_session,
     save_comment,
     save_override,
-    sessions_listed,
     transcript_of,
 )
 from coach.api.schemas import OverrideIn, SessionFilters
 from coach.api.templating import templates
 from coach.config import Settings
-from coach.presenters.review import answer_quotes
+from coach.presenters.review import answer_quotes, session_list
 from coach.review_store import Reviewer
 
 COOKIE = "coach_review"
@@ -147,7 +146,7 @@ def _query_string(filters: SessionFilters, **changes) -> str:
 @router.get("/sessions")
 def sessions_page(request: Request, reviewer: ReviewerDep, db: DbDep):
     filters, error = filters_from_query(request)
-    page = sessions_listed(db, filters)
+    page = session_list(db, filters)
 
     def sort_link(column: str) -> str:
         order = "asc" if filters.sort == column and filters.order == "desc" else "desc"

@@ -223,7 +223,7 @@ class SessionSummary(BaseModel):
     reviewed: bool
     created_at: datetime
     finished_at: datetime | None
-    score: float | None  # mean effective overall over graded answers
+    score: float | None  # the session's overall, as the candidate's report shows it (coach.report)
 
 
 class SessionRow(SessionSummary):

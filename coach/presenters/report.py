@@ -1,4 +1,8 @@
-"""The candidate's end-of-session report: one path for the API, the report page, the history and the terminal."""
+"""The candidate's end-of-session report: one path for the API, the report page, the history and the terminal.
+
+The same `report_answers` feeds `coach.report.session_overall` wherever a session's score is
+shown (reviewer list and transcript, exports), so they all agree with the candidate's report.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,46 @@ from sqlmodel import Session
 from coach import store
 from coach.api.schemas import ReportOut
 from coach.presenters.records import SessionRecords, read_records
-from coach.report import build_report
+from coach.report import build_report, effective_scores, session_overall
+
+
+def effective_grade(grade: store.GradeRecord, overrides: list) -> dict:
+    """A stored grade as the report reads it: a reviewer's scores in place of the machine's, the
+    machine's kept beside them (`machine_overall`, each criterion's `machine_score`)."""
+    data = grade.model_dump()
+    if not overrides:
+        return {**data, "machine_overall": grade.overall, "reviewed": False}
+    scores = effective_scores(grade, overrides)
+    data["criteria"] = [{**c, "machine_score": c.get("score"), "score": scores.get(c.get("id"))} for c in grade.criteria]
+    return {**data, "overall": scores[None], "machine_overall": grade.overall, "reviewed": True}
 
 
 def report_answers(records: SessionRecords) -> list[dict]:
-    """The candidate's turns in order, each with its grade, as `build_report` takes them."""
+    """The candidate's turns in order, each with its grade as it counts, as `build_report` takes them."""
     by_turn = records.grade_by_turn()
+    overrides = records.overrides_by_grade()
     return [
-        {"stage": t.stage, "question_id": t.question_id, "skipped": t.kind == "skip",
-         "grade": by_turn[t.id].model_dump() if t.id in by_turn else None}
+        {"stage": t.stage, "question_id": t.question_id, "kind": t.kind, "skipped": t.kind == "skip",
+         "grade": effective_grade(by_turn[t.id], overrides.get(by_turn[t.id].id, [])) if t.id in by_turn else None}
         for t in records.turns if t.role == "candidate"
     ]
 
 
+def planned_stages(session: store.InterviewSession) -> list[str]:
+    return [s["stage"] for s in session.plan.get("stages", [])]
+
+
+def overall_of(records: SessionRecords) -> float | None:
+    """The session's overall as every page, list and export shows it."""
+    return session_overall(report_answers(records))
+
+
 def report_out(kb, records: SessionRecords) -> ReportOut:
     session = records.session
-    report = build_report(kb, track=session.track, answers=report_answers(records))
+    report = build_report(
+        kb, track=session.track, answers=report_answers(records), planned=planned_stages(session),
+        ended_early=session.status == "ended",
+    )
     return ReportOut(id=session.id, mode=session.mode, status=session.status, **report.model_dump())
 
 
@@ -32,3 +60,12 @@ def session_report(service, session_id: str) -> ReportOut:
     with Session(service.engine, expire_on_commit=False) as db:
         session = store.get_session(db=db, session_id=session_id)
         return report_out(service.kb, read_records(db, session))
+
+
+def reviewed_answers(records: SessionRecords) -> dict[int, dict]:
+    """turn id -> the reviewer's overall and the machine's, for the answers a reviewer changed."""
+    overrides = records.overrides_by_grade()
+    return {
+        g.turn_id: {"score": effective_scores(g, overrides[g.id])[None], "machine": g.overall}
+        for g in records.grades if overrides.get(g.id)
+    }

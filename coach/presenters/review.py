@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from collections.abc import Iterable, Iterator
+
 from coach import review_store, store
 from coach.api.schemas import (
     CommentOut,
@@ -17,7 +19,10 @@ from coach.api.schemas import (
     SessionRow,
     TurnBase,
 )
+from coach.exports import grade_csv_records
 from coach.presenters.records import SessionRecords
+from coach.presenters.report import overall_of
+from coach.report import effective_scores
 from coach.review_store import Override, ReviewComment
 
 SUMMARY_FIELDS = {"id", "track", "seniority", "mode", "status", "reviewed", "created_at", "finished_at"}
@@ -28,7 +33,7 @@ GRADE_FIELDS = {
 
 
 def grade_out(grade: store.GradeRecord, overrides: list[Override]) -> ReviewGradeOut:
-    scores = review_store.effective_scores(grade, overrides)
+    scores = effective_scores(grade, overrides)
     changed = {o.criterion for o in overrides}
     criteria = [
         ReviewCriterionOut(
@@ -59,10 +64,8 @@ def session_transcript(records: SessionRecords) -> ReviewSessionOut:
             grade=grade_out(grade, overrides.get(grade.id, [])) if grade else None,
             comments=[CommentOut.model_validate(c.model_dump()) for c in comments.get(turn.id, [])],
         ))
-    overalls = [t.grade.overall for t in turns if t.grade and t.grade.status == "done" and t.grade.overall is not None]
     return ReviewSessionOut(
-        **records.session.model_dump(include=SUMMARY_FIELDS),
-        score=round(sum(overalls) / len(overalls), 2) if overalls else None, turns=turns,
+        **records.session.model_dump(include=SUMMARY_FIELDS), score=overall_of(records), turns=turns,
     )
 
 
@@ -79,14 +82,59 @@ def answer_quotes(transcript: ReviewSessionOut) -> dict[str | None, dict[str, li
     return quotes
 
 
-def session_page(rows: list[tuple], total: int, filters: SessionFilters) -> SessionPage:
-    """One page of the reviewer's session list from (session, score, answers, overrides) rows."""
-    items = [
-        SessionRow(
-            **session.model_dump(include=set(SessionRow.model_fields)),
-            score=round(value, 2) if value is not None else None, answers=count, overrides=n_overrides,
-        )
-        for session, value, count, n_overrides in rows
-    ]
-    pages = max(1, math.ceil(total / filters.per_page))
-    return SessionPage(items=items, total=total, page=filters.page, per_page=filters.per_page, pages=pages)
+def session_list(db, filters: SessionFilters) -> SessionPage:
+    """One page of the reviewer's session list, each with the overall the candidate's report shows."""
+    sessions = review_store.matching_sessions(db=db, filters=filters)
+    turns, grades, overrides = review_store.score_inputs(db=db, filters=filters)
+    rows = [_session_row(records) for records in _records_by_session(sessions, turns, grades, overrides)]
+    rows = [r for r in rows if _in_range(r.score, filters)]
+    page = _sorted(rows, filters)[(filters.page - 1) * filters.per_page:][:filters.per_page]
+    pages = max(1, math.ceil(len(rows) / filters.per_page))
+    return SessionPage(items=page, total=len(rows), page=filters.page, per_page=filters.per_page, pages=pages)
+
+
+def _records_by_session(sessions, turns, grades, overrides) -> list[SessionRecords]:
+    grouped: dict[str, dict[str, list]] = {s.id: {"turns": [], "grades": [], "overrides": []} for s in sessions}
+    for name, rows in (("turns", turns), ("grades", grades), ("overrides", overrides)):
+        for row in rows:
+            if row.session_id in grouped:
+                grouped[row.session_id][name].append(row)
+    return [SessionRecords(session=s, **grouped[s.id]) for s in sessions]
+
+
+def _session_row(records: SessionRecords) -> SessionRow:
+    return SessionRow(
+        **records.session.model_dump(include=SUMMARY_FIELDS), score=overall_of(records),
+        answers=sum(g.status == "done" for g in records.grades), overrides=len(records.overrides),
+    )
+
+
+def _in_range(score: float | None, filters: SessionFilters) -> bool:
+    if filters.score_min is None and filters.score_max is None:
+        return True
+    if score is None:
+        return False
+    return (filters.score_min is None or score >= filters.score_min) and (
+        filters.score_max is None or score <= filters.score_max)
+
+
+def _sorted(rows: list[SessionRow], filters: SessionFilters) -> list[SessionRow]:
+    """Sorted on the chosen column, ties by id, sessions without a value (no score yet) last."""
+    def key(row: SessionRow):
+        return getattr(row, filters.sort)
+
+    known = sorted((r for r in rows if key(r) is not None), key=lambda r: r.id)
+    known.sort(key=key, reverse=filters.order == "desc")  # stable: ties stay in id order
+    return known + sorted((r for r in rows if key(r) is None), key=lambda r: r.id)
+
+
+def grade_export_records(batches: Iterable[review_store.ExportBatch]) -> Iterator[dict]:
+    """The CSV export's records, session by session, each row carrying its session's overall."""
+    for batch in batches:
+        for records in _records_by_session(*batch):
+            overall = overall_of(records)
+            texts = {t.id: t.text for t in records.turns}
+            overrides = records.overrides_by_grade()
+            for grade in records.grades:
+                graded = grade_out(grade, overrides.get(grade.id, []))
+                yield from grade_csv_records(records.session, grade, graded, texts.get(grade.turn_id, ""), overall)
