@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import re
+from functools import lru_cache
+
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
+from pygments import highlight as pygments_highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+from coach.codeblocks import split_code
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
@@ -43,6 +52,54 @@ def highlight(text: str, quotes=(), mistakes=()) -> Markup:
     return Markup("").join(out)
 
 
+def answer_html(text: str, quotes=(), mistakes=()) -> Markup:
+    """A candidate's answer: prose escaped with its quotes marked (see `highlight`), code blocks
+    (fenced or indented) as highlighted, monospaced code. The candidate's text is never HTML."""
+    segments = split_code(text)
+    if not any(s.kind == "code" for s in segments):
+        return highlight(text, quotes, mistakes)
+    parts = [
+        code_html(s.text, s.language) if s.kind == "code"
+        else Markup('<div class="prose">{}</div>').format(highlight(s.text, quotes, mistakes))
+        for s in segments
+    ]
+    return Markup("").join(parts)
+
+
+_CODE_FORMATTER = HtmlFormatter(cssclass="code", wrapcode=True)
+
+
+@lru_cache(maxsize=512)
+def code_html(code: str, language: str = "") -> Markup:
+    """Code highlighted by Pygments, which escapes it; the language from the fence, else guessed."""
+    language = language or guess_language(code)
+    html = pygments_highlight(code, _lexer(language), _CODE_FORMATTER)
+    return Markup('<div class="code-block" data-language="{}">').format(language) + Markup(html) + Markup("</div>")
+
+
+def _lexer(language: str):
+    try:
+        return get_lexer_by_name(language)
+    except ClassNotFound:
+        return get_lexer_by_name("text")
+
+
+_LANGUAGE_HINTS = (  # cheap and predictable; Pygments' own guess_lexer tries every lexer it has
+    ("sql", re.compile(r"^\s*(select|insert|update|delete|create table|with)\b", re.I | re.M)),
+    ("python", re.compile(r"^\s*(def |class |import |from \w+ import |@\w+|async def )", re.M)),
+    ("go", re.compile(r"^\s*(func |package )", re.M)),
+    ("java", re.compile(r"\b(public|private|protected) (static )?(class|void|int|String)\b")),
+    ("javascript", re.compile(r"\b(function|const|let|=>|console\.)\b|=>")),
+    ("json", re.compile(r"^\s*[\[{]\s*\"", re.S)),
+    ("bash", re.compile(r"^\s*(\$ |curl |pip |npm |docker |git )", re.M)),
+)
+
+
+def guess_language(code: str) -> str:
+    """The language of an unlabelled code block, from a few telling patterns; "text" if none fits."""
+    return next((name for name, pattern in _LANGUAGE_HINTS if pattern.search(code)), "text")
+
+
 def _occurrences(text: str, quotes, kind: str) -> list[tuple[int, int, str]]:
     found = []
     for quote in {q.strip() for q in quotes if q and q.strip()}:
@@ -75,7 +132,7 @@ def _environment() -> Environment:
         trim_blocks=True, lstrip_blocks=True,
     )
     env.filters.update(
-        markdown=markdown_to_html, highlight=highlight, scorer_label=scorer_label, score=score_text, when=when
+        markdown=markdown_to_html, highlight=highlight, answer=answer_html, scorer_label=scorer_label, score=score_text, when=when
     )
     env.globals["signal_names"] = {"strong_yes": "Strong yes", "yes": "Yes", "no": "No", "strong_no": "Strong no"}
     return env
