@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,7 +234,7 @@ def process(args: list[str], *, env: dict, ready: str, workdir: Path, name: str)
         log.close()
 
 
-def _wait_ready(server: Server, path: str, log: Path, seconds: float = 60) -> None:
+def _wait_ready(server: Server, path: str, log: Path, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -305,7 +306,7 @@ def _call(record: dict) -> LLMCall:
         excerpt = "\n".join(m.group(2) for m in ANSWER_BLOCK.finditer(prompt))
     else:
         excerpt = "\n".join(_conversation(m.group(1)) for m in RECENT.finditer(prompt))
-    tags = [tuple(int(x) for x in t) for t in TAG.findall(prompt)]
+    tags = [(int(a), int(b), int(c)) for a, b, c in TAG.findall(prompt)]
     return LLMCall(
         arrived=record["arrived"], ms=record["ms"], kind="judge" if body.get("response_format") else "interviewer",
         prompt_tokens=usage(body, "")["prompt_tokens"],
@@ -365,7 +366,7 @@ def phase_result(label: str, interviews: list[Interview], cpu: float, n: int, c:
     """Overhead per turn: end to end minus the time the fake spent on that turn's LLM calls."""
     turns = [t for i in interviews for t in i.turns]
     llm = [sum(call.ms for call in by_turn.get(t.tag, [])) if by_turn is not None else 0.0 for t in turns]
-    result = PhaseResult(label, n, c, interviews, [t.ms - ms for t, ms in zip(turns, llm)], llm, cpu_seconds=cpu)
+    result = PhaseResult(label, n, c, interviews, [t.ms - ms for t, ms in zip(turns, llm, strict=True)], llm, cpu_seconds=cpu)
     if by_turn is not None and turns:
         result.calls_per_turn = sum(len(by_turn.get(t.tag, [])) for t in turns) / len(turns)
     return result
@@ -417,7 +418,7 @@ def token_costs(interviews: list[Interview], calls: list[LLMCall]) -> dict[str, 
     return {kind: (_mean(sent[kind]), _mean(full[kind])) for kind in ("all", "interviewer", "judge")}
 
 
-def _mean(values: list[float]) -> float:
+def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
@@ -470,7 +471,7 @@ def options(argv: list[str] | None) -> Options:
 
 
 def run_phase(app: Server, label: str, *, phase: int, n: int, c: int, seconds: float, think: float = 0.0,
-              stages: list[str] | None = None):
+              stages: list[str] | None = None) -> tuple[str, list[Interview], float]:
     """(label, interviews, server CPU seconds); warm-up interviews first (one per worker), not counted."""
     print(f"  {label}: {n} interview(s), {c} at once ...", flush=True)
     asyncio.run(drive(app.base, phase=90 + phase, n=2, c=2, seconds=seconds))
@@ -562,7 +563,7 @@ def setup_line(opts: Options) -> str:
 
 
 def report(opts: Options, phases: list[PhaseResult], servers: list[ServerFigures],
-           token_figures: dict[str, dict[str, tuple[float, float]]], realistic: list[PhaseResult] = ()) -> None:
+           token_figures: dict[str, dict[str, tuple[float, float]]], realistic: Sequence[PhaseResult] = ()) -> None:
     print("\nCPU/turn = the server processes' CPU time over the phase (/proc/<pid>/stat) / turns, session starts\n"
           "and reports included. LLM time per turn = the sum of the fake server's own per-request durations (its request log),\n"
           "matched to turns by a tag in each answer; offline it is 0. overhead = end to end - LLM time.\n")
@@ -587,7 +588,7 @@ def report(opts: Options, phases: list[PhaseResult], servers: list[ServerFigures
         think_time(opts, realistic)
 
 
-def think_time(opts: Options, phases: list[PhaseResult]) -> None:
+def think_time(opts: Options, phases: Sequence[PhaseResult]) -> None:
     """The overhead targets again, under a load with think time: beside the figures above, never instead."""
     print(f"\nWith think time ({opts.think / 2:g}-{opts.think * 1.5:g} s before each answer, C = {opts.c}); the "
           f"targets above are judged on the no-think-time phases:")

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
         return _local_secret(self.data_dir / "secret_key")
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secret_in_production(self) -> "Settings":
+    def _refuse_placeholder_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
             raise ValueError("COACH_SECRET_KEY must be set to a real secret in production")
         return self
@@ -103,7 +103,7 @@ def _local_secret(path: Path) -> str:
             if key:
                 return key
             time.sleep(0.01)
-        raise RuntimeError(f"{path} is empty; delete it or set COACH_SECRET_KEY")
+        raise RuntimeError(f"{path} is empty; delete it or set COACH_SECRET_KEY") from None
     key = secrets.token_urlsafe(48)
     with os.fdopen(fd, "w") as file:
         file.write(key)

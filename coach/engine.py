@@ -7,6 +7,7 @@ session, apply one step and store it again.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -111,8 +112,8 @@ def advance(
     cursor: Cursor,
     *,
     now: datetime,
-    missed_points: list[str] = (),
-    follow_up_points: list[str] = (),
+    missed_points: Sequence[str] = (),
+    follow_up_points: Sequence[str] = (),
     skipped: bool = False,
 ) -> tuple[Cursor, Step]:
     """Take the answer to the current question and decide the next step.

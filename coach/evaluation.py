@@ -67,7 +67,7 @@ def spearman(xs: list[float], ys: list[float]) -> float | None:
         return None
     rx, ry = ranks(xs), ranks(ys)
     mx, my = mean(rx), mean(ry)
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
     var = (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
     return round(cov / var, 3) if var else None
 
@@ -77,7 +77,7 @@ def pairwise_accuracy(rows: list[dict]) -> tuple[float | None, int]:
     by_question = defaultdict(list)
     for row in rows:
         by_question[(row["stage"], row["question"])].append(row)
-    agree = total = 0
+    agree, total = 0.0, 0
     for group in by_question.values():
         for a, b in combinations(group, 2):
             if a["label"] == b["label"]:
@@ -106,7 +106,7 @@ def agreement(rows: list[dict]) -> Agreement:
         spearman=spearman(labels, scores),
         pairwise_accuracy=accuracy,
         pairs=pairs,
-        mean_absolute_error=round(mean(abs(a - b) for a, b in zip(labels, scores)), 3) if rows else None,
+        mean_absolute_error=round(mean(abs(a - b) for a, b in zip(labels, scores, strict=True)), 3) if rows else None,
         low_quality_total=len(low),
         low_quality_above_2=len(above),
         low_quality_above_2_by_kind={k: n for k in LOW_QUALITY_KINDS if (n := sum(r["kind"] == k for r in above))},

@@ -18,8 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
-SENIORITIES = ("junior", "middle", "senior", "lead")
-STAGE_IDS = (
+Seniority = Literal["junior", "middle", "senior", "lead"]
+StageId = Literal[
+    "phone_screen", "technical", "coding", "system_design", "architecture_deep_dive", "behavioral", "final"
+]
+SENIORITIES: tuple[Seniority, ...] = ("junior", "middle", "senior", "lead")
+STAGE_IDS: tuple[StageId, ...] = (
     "phone_screen",
     "technical",
     "coding",
@@ -28,12 +32,7 @@ STAGE_IDS = (
     "behavioral",
     "final",
 )
-DEFAULT_STAGES = ("phone_screen", "coding", "system_design", "behavioral")
-
-Seniority = Literal["junior", "middle", "senior", "lead"]
-StageId = Literal[
-    "phone_screen", "technical", "coding", "system_design", "architecture_deep_dive", "behavioral", "final"
-]
+DEFAULT_STAGES: tuple[StageId, ...] = ("phone_screen", "coding", "system_design", "behavioral")
 
 
 class Strict(BaseModel):
@@ -97,7 +96,7 @@ class Question(Strict):
     source: str
 
     @model_validator(mode="after")
-    def _follow_ups_probe_known_points(self) -> "Question":
+    def _follow_ups_probe_known_points(self) -> Question:
         point_ids = {p.id for p in self.key_points}
         for follow_up in self.follow_ups:
             if follow_up.point not in point_ids:

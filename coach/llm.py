@@ -14,12 +14,12 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import jinja2
@@ -64,7 +64,7 @@ class Sampling:
     seed: int | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Sampling":
+    def from_settings(cls, settings: Settings) -> Sampling:
         return cls(temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens, seed=settings.llm_seed)
 
     def params(self) -> dict[str, Any]:
@@ -82,7 +82,7 @@ class RetryPolicy:
     backoff_max_seconds: float = 20.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "RetryPolicy":
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
         return cls(
             max_attempts=max(1, settings.llm_max_attempts),
             max_seconds=settings.llm_max_retry_seconds,
@@ -336,8 +336,8 @@ class ChatStream:
 
         The SDK sends the request (and raises its errors for a failed status); the server-sent
         events are read here as plain JSON, without the SDK's model for every chunk."""
-        stream = self.client.chat.completions.with_streaming_response.create(
-            model=self.model, messages=self.messages, stream=True,
+        stream = self.client.chat.completions.with_streaming_response.create(  # type: ignore[call-overload]
+            model=self.model, messages=self.messages, stream=True,  # plain dicts, not the SDK's TypedDicts
             stream_options={"include_usage": True}, **self.sampling.params(),
         ).__enter__()
         chunks = _stream_chunks(stream)

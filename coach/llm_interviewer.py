@@ -8,15 +8,14 @@ Any failure raises, and the service carries on with the offline interviewer.
 from __future__ import annotations
 
 import secrets
-
 from collections.abc import Iterator
 
 from coach import llm
-from coach.scoring.judge import strip_boundary
 from coach.config import Settings
 from coach.engine import Step
 from coach.interviewer import InterviewContext
 from coach.knowledge import KnowledgeBase
+from coach.scoring.judge import strip_boundary
 
 SYSTEM_TEMPLATE = "interviewer_system.j2"
 TURN_TEMPLATE = "interviewer_turn.j2"

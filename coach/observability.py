@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextvars
 import json
-import os
 import logging
+import os
 import time
 import uuid
 

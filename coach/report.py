@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from statistics import mean
 from types import SimpleNamespace
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -130,7 +130,7 @@ def effective_scores(grade, overrides) -> dict[str | None, float | None]:
 
 
 def _recomputed(grade, scores: dict) -> float:
-    criteria = [SimpleNamespace(score=s) for s in scores.values()]
+    criteria: list[Any] = [SimpleNamespace(score=s) for s in scores.values()]  # only .score is read
     return answer_overall(criteria, grade.mistakes or [], grade.flags or [])
 
 
@@ -294,7 +294,8 @@ def _criteria_results(latest: list[dict]) -> tuple[list[CriterionResult], dict]:
 
 
 def _strengths(criteria: list[CriterionResult], latest: list[dict]) -> list[Strength]:
-    strengths, quoted = [], set()
+    strengths: list[Strength] = []
+    quoted: set[str] = set()
     weak = _weak_sentences(latest)
     for criterion in [c for c in criteria if c.score >= STRENGTH_FLOOR][:3]:
         evidence = _best_evidence(criterion.id, latest, quoted, weak)
@@ -325,7 +326,8 @@ def _best_evidence(criterion_id: str, latest: list[dict], quoted: set, weak: set
 
 
 def _improvements(kb: KnowledgeBase, track: str, criteria: list[CriterionResult], by_stage: dict) -> list[Improvement]:
-    improvements, used_tips = [], set()
+    improvements: list[Improvement] = []
+    used_tips: set[str] = set()
     for criterion in sorted(criteria, key=lambda c: (c.score, c.name))[:3]:
         if criterion.score >= 4.5:
             break

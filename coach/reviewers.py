@@ -8,8 +8,8 @@ oldest failure ages out, without even checking the password.
 from __future__ import annotations
 
 import hashlib
-import sys
 import secrets
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta

@@ -13,12 +13,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from coach import store
 from coach.config import Settings
-from coach.engine import PlanError, Cursor, SessionPlan, Step, advance, build_plan, current_question, end_early, start
+from coach.engine import Cursor, PlanError, SessionPlan, Step, advance, build_plan, current_question, end_early, start
 from coach.interviewer import Exchange, InterviewContext, Interviewer, OfflineInterviewer
 from coach.knowledge import KnowledgeBase, Rubric
 from coach.observability import FALLBACKS, LLM_SECONDS, record_grade
@@ -132,18 +133,19 @@ class InterviewService:
             session_id=session_id, text=text, skipped=skipped, idempotency_key=idempotency_key
         )
         *_, result = self.respond(accepted)
+        assert isinstance(result, AnswerResult)  # respond() ends with the result
         return result
 
     def accept_answer(
         self, *, session_id: str, text: str, skipped: bool = False, idempotency_key: str | None = None
-    ) -> "Accepted":
+    ) -> Accepted:
         """Commit the answer (or find the one this idempotency key already stored)."""
         replay = self._replay(session_id, idempotency_key, "skip" if skipped else "answer", text)
         if replay is not None:
             return Accepted(session_id=session_id, answer=replay.answer, grade=replay.grade, replay=replay)
         return self._store_answer(session_id, text, skipped, idempotency_key)
 
-    def respond(self, accepted: "Accepted") -> Iterator[ReplyChunk | AnswerResult]:
+    def respond(self, accepted: Accepted) -> Iterator[ReplyChunk | AnswerResult]:
         """Grade the answer (coach mode), then stream the interviewer's reply; the result comes last."""
         if accepted.replay is not None:
             yield ReplyChunk(accepted.replay.reply.text)
@@ -151,7 +153,7 @@ class InterviewService:
             return
         yield from self._respond(accepted.session_id, accepted.answer, accepted.grade, accepted.session, accepted.turns)
 
-    def _store_answer(self, session_id, text, skipped, idempotency_key) -> "Accepted":
+    def _store_answer(self, session_id, text, skipped, idempotency_key) -> Accepted:
         """One short transaction: read the session and its turns, add the answer (and its pending grade), commit."""
         with self.engine.connect() as db:
             # Turns first, then the session: a reply committed in between can only make the session
@@ -192,7 +194,8 @@ class InterviewService:
             self.grade_waiting()
         new_cursor, step = self._next_step(self._plan(session), self._cursor(session), answer, grade, turns)
         context = self._context(session, turns)
-        chunks, offline = [], False
+        chunks: list[str] = []
+        offline = False
         for piece, piece_offline in self._speak(step, context):
             offline = offline or piece_offline
             if piece is RESTART:
@@ -388,7 +391,8 @@ class InterviewService:
         raise PlanError(f"unknown stage {stage_id!r}")
 
     def _say(self, step: Step, context: InterviewContext) -> tuple[str, bool]:
-        pieces, offline = [], False
+        pieces: list[str] = []
+        offline = False
         for piece, piece_offline in self._speak(step, context):
             offline = offline or piece_offline
             if piece is RESTART:
@@ -397,7 +401,7 @@ class InterviewService:
                 pieces.append(piece)
         return "".join(pieces), offline
 
-    def _speak(self, step: Step, context: InterviewContext) -> Iterator[tuple[str, bool]]:
+    def _speak(self, step: Step, context: InterviewContext) -> Iterator[tuple[Any, bool]]:  # str or RESTART
         """The interviewer's words; the offline interviewer takes over if the LLM fails first."""
         offline = self.interviewer.name == "offline"
         started = time.perf_counter()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from coach import llm
 from coach.config import Settings
-from coach.interviewer import OfflineInterviewer
+from coach.interviewer import Interviewer, OfflineInterviewer
 from coach.knowledge import load_knowledge
 from coach.llm_interviewer import LLMInterviewer
+from coach.scoring import Scorer
 from coach.scoring.judge import LLMJudge
 from coach.scoring.offline import OfflineScorer
 from coach.service import InterviewService
@@ -15,7 +16,8 @@ from coach.service import InterviewService
 def build_service(settings: Settings, engine, kb=None, client=None) -> InterviewService:
     """`client` (an openai.OpenAI) is built from the settings unless a test hands one in."""
     kb = kb or load_knowledge()
-    interviewer, scorer = OfflineInterviewer(kb), OfflineScorer(kb)
+    interviewer: Interviewer = OfflineInterviewer(kb)
+    scorer: Scorer = OfflineScorer(kb)
     if settings.llm_enabled:
         client = client or llm.make_client(settings)
         interviewer, scorer = LLMInterviewer(client, settings, kb), LLMJudge(client, settings)

@@ -25,7 +25,7 @@ class GradeWorker:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="grade-worker", daemon=True)
 
-    def start(self) -> "GradeWorker":
+    def start(self) -> GradeWorker:
         self.service.grade_waiting = self._wake.set
         self._thread.start()
         return self

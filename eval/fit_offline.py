@@ -28,7 +28,7 @@ RIDGE = 0.5
 def training_rows(kb) -> tuple[list[list[float]], list[float]]:
     rows = read_labeled(ROOT / "eval" / "calibration.jsonl")
     features, targets = [], []
-    for row, item in zip(rows, grading_items(rows, kb)):
+    for row, item in zip(rows, grading_items(rows, kb), strict=True):
         reading = offline.read_answer(item, kb)
         if offline.answer_flags(item, reading, kb) or not reading.credited:
             continue
@@ -46,7 +46,7 @@ def ridge(features: list[list[float]], targets: list[float], penalty: float) -> 
     size = n + 1
     gram = [[sum(r[i] * r[j] for r in design) + (penalty if i == j and i > 0 else 0.0) for j in range(size)]
             for i in range(size)]
-    rhs = [sum(r[i] * y for r, y in zip(design, targets)) for i in range(size)]
+    rhs = [sum(r[i] * y for r, y in zip(design, targets, strict=True)) for i in range(size)]
     solution = solve(gram, rhs)
     return solution[0], solution[1:]
 
@@ -54,14 +54,14 @@ def ridge(features: list[list[float]], targets: list[float], penalty: float) -> 
 def solve(matrix: list[list[float]], rhs: list[float]) -> list[float]:
     """Gaussian elimination with partial pivoting."""
     size = len(rhs)
-    aug = [row[:] + [value] for row, value in zip(matrix, rhs)]
+    aug = [row[:] + [value] for row, value in zip(matrix, rhs, strict=True)]
     for col in range(size):
         pivot = max(range(col, size), key=lambda r: abs(aug[r][col]))
         aug[col], aug[pivot] = aug[pivot], aug[col]
         for r in range(size):
             if r != col and aug[col][col]:
                 factor = aug[r][col] / aug[col][col]
-                aug[r] = [a - factor * b for a, b in zip(aug[r], aug[col])]
+                aug[r] = [a - factor * b for a, b in zip(aug[r], aug[col], strict=True)]
     return [aug[i][size] / aug[i][i] for i in range(size)]
 
 
@@ -75,7 +75,7 @@ def main() -> None:
         "answers": len(targets),
         "ridge": RIDGE,
         "intercept": round(intercept, 4),
-        "weights": {name: round(w, 4) for name, w in zip(offline.FEATURES, weights)},
+        "weights": {name: round(w, 4) for name, w in zip(offline.FEATURES, weights, strict=True)},
     }
     offline.MODEL_PATH.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(model, indent=2))

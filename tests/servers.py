@@ -27,7 +27,7 @@ class AppProcess:
         self.env = {**os.environ, **env}
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30) -> "AppProcess":
+    def start(self, timeout: float = 180) -> AppProcess:  # imports alone take a minute on a loaded machine
         command = [sys.executable, "-m", "uvicorn", "coach.main:app", "--host", "127.0.0.1",
                    "--port", str(self.port), "--log-level", "warning"]
         self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -57,7 +57,7 @@ class AppProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def __enter__(self) -> "AppProcess":
+    def __enter__(self) -> AppProcess:
         return self.start()
 
     def __exit__(self, *_exc) -> None:

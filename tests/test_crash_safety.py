@@ -168,8 +168,8 @@ def test_metrics_add_up_across_workers(tmp_path):
         counts = set()
         for _ in range(6):  # new connections, so more than one worker answers
             text = httpx.get(f"{base}/metrics", timeout=5, headers={"Connection": "close"}).text
-            line = next(l for l in text.splitlines()
-                        if l.startswith('coach_http_request_seconds_count{') and 'route="/healthz"' in l)
+            line = next(row for row in text.splitlines()
+                        if row.startswith('coach_http_request_seconds_count{') and 'route="/healthz"' in row)
             counts.add(float(line.rsplit(" ", 1)[1]))
     finally:
         server.terminate()

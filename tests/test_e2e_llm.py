@@ -138,7 +138,7 @@ def test_with_30_percent_of_llm_calls_failing_nothing_is_lost(tmp_path, kb):
     with coach_server(fake, tmp_path, llm_timeout_seconds=0.3) as client:
         sessions = [start(client, seed=seed, stages=STAGES) for seed in (1, 2, 3)]
         runs = [run_interview(client, kb, session) for session in sessions]
-        for session, results in zip(sessions, runs):
+        for session, results in zip(sessions, runs, strict=True):
             assert results[-1][1]["done"]
             body = transcript(client, session)
             assert body["status"] == "finished"

@@ -145,7 +145,8 @@ def test_a_code_block_is_one_unit_never_cut_at_its_dots():
 
 
 def test_unfenced_code_lines_stay_together():
-    text = "My version:\ndef top(lines, k):\n    counts = Counter(l.split()[2] for l in lines)\n    return counts.most_common(k)\nThat is O(n)."
+    text = ("My version:\ndef top(lines, k):\n    counts = Counter(l.split()[2] for l in lines)\n"
+            "    return counts.most_common(k)\nThat is O(n).")
     pieces = units(text)
     code = [p for p in pieces if p.is_code]
     assert len(code) == 1 and "counts.most_common(k)" in code[0].text and "l.split()[2]" in code[0].text

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from pydantic import SecretStr
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from coach.api.app import create_app
 from coach.migrations import DatabaseNotMigrated

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from collections.abc import Iterator
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -25,7 +24,7 @@ from coach.presenters.records import read_records
 from coach.presenters.report import session_report
 from coach.presenters.session import answer_out, current_question_out, session_out, turn_out
 from coach.ratelimit import limit_answers, limit_sessions
-from coach.service import Accepted, AnswerInFlight, ReplyChunk, stage_deadline_iso
+from coach.service import Accepted, AnswerInFlight, AnswerResult, ReplyChunk, stage_deadline_iso
 
 router = APIRouter(prefix="/api", tags=["candidate"])
 IdempotencyKey = Annotated[str | None, Header(max_length=200, description="Repeat-safe submit key")]
@@ -72,6 +71,7 @@ AcceptedDep = Annotated[Accepted, Depends(accepted_answer)]
 @router.post("/sessions/{session_id}/answers", response_model=AnswerOut)
 def submit_answer(accepted: AcceptedDep, service: ServiceDep):
     *_, result = service.respond(accepted)
+    assert isinstance(result, AnswerResult)  # respond() ends with the result
     return answer_out(service.kb, result)
 
 

@@ -14,7 +14,6 @@ from coach.knowledge import KnowledgeBase
 from coach.review_store import Reviewer
 from coach.service import InterviewService
 
-
 # The dependencies that only read app state are `async def`: FastAPI runs a sync dependency in
 # the thread pool, and a thread hop per dependency was a large part of a request's CPU cost.
 

@@ -26,7 +26,7 @@ from coach.api.schemas import (
 )
 from coach.presenters.records import read_records
 from coach.presenters.review import session_list, session_transcript
-from coach.review_store import Override, Reviewer, ReviewComment
+from coach.review_store import Override, ReviewComment, Reviewer
 
 router = APIRouter(prefix="/api/review", tags=["review"])
 

@@ -96,7 +96,7 @@ class GradeOut(GradeProvenance):
     completion_tokens: int | None
 
     @classmethod
-    def of(cls, record: store.GradeRecord) -> "GradeOut":
+    def of(cls, record: store.GradeRecord) -> GradeOut:
         # "running" is an internal claim; to a reader it is still pending.
         data = record.model_dump()
         data["status"] = "pending" if record.status == "running" else record.status

@@ -6,8 +6,8 @@ import re
 
 _PATTERNS = [
     r"\b(ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(previous|prior|above|earlier|all|your|the)\b[^.!?\n]{0,30}\b(instruction|prompt|rule|rubric|guideline)",
-    r"\b(score|grade|rate|mark)\s+(this|me|my|it|the candidate|the answer|the response)\b[^.!?\n]{0,40}\b(5|five|10|ten|100|full marks|maximum|perfect|highest|excellent)\b",
-    r"\bgive\s+(me|this|it|the candidate|this answer|all criteria|every criterion)\b[^.!?\n]{0,30}\b(5|five|full marks|maximum|perfect|top|highest)\b",
+    r"\b(score|grade|rate|mark)\s+(this|me|my|it|the candidate|the answer|the response)\b[^.!?\n]{0,40}\b(5|five|10|ten|100|full marks|maximum|perfect|highest|excellent)\b",  # noqa: E501 (one pattern per line reads better than a split regex)
+    r"\bgive\s+(me|this|it|the candidate|this answer|all criteria|every criterion)\b[^.!?\n]{0,30}\b(5|five|full marks|maximum|perfect|top|highest)\b",  # noqa: E501 (one pattern per line reads better than a split regex)
     r"\byou are (now )?(the|a|an) (grader|evaluator|judge|assistant|system|ai)\b",
     r"(^|\n)\s*(system|assistant|developer)\s*:",
     r"\bnew (instructions|rules)\b",

@@ -109,7 +109,7 @@ class LLMJudge:
         self.policy = llm.RetryPolicy.from_settings(settings)
         self.reasks = max(0, settings.judge_reasks)
         # Moves down MODES for good when the server rejects a response_format.
-        self.mode = settings.judge_response_format
+        self.mode: str = settings.judge_response_format
         self.offline = OfflineScorer()
 
     def grade(self, item: GradingItem) -> Grade:
