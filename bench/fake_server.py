@@ -1,6 +1,6 @@
 """The fake LLM of tests/fake_llm.py, served in its own process with a timed request log.
 
-    python -m bench.fake_server --port 8123 --latency 0.5
+    python -m bench.fake_server --port 8123 --latency 0.5 --per-token
 
 The benchmark runs the fake apart from the load generator, so the two do not share a GIL.
 A thin ASGI wrapper records, for every chat request, when it arrived, how long the fake took
@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency", type=float, default=0.5, help="seconds the fake waits before answering")
+    parser.add_argument("--per-token", action="store_true", help="stream one event per token, as real providers do")
     args = parser.parse_args(argv)
-    app = TimedLog(FakeLLM(latency=args.latency).app)
+    app = TimedLog(FakeLLM(latency=args.latency, per_token=args.per_token).app)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 

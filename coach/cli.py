@@ -143,7 +143,15 @@ def _knowledge_check(_args) -> int:
     except KnowledgeError as exc:
         print(f"knowledge check failed:\n{exc}", file=sys.stderr)
         return 1
-    print("knowledge ok: " + ", ".join(f"{n} {what}" for what, n in kb.counts().items()))
+    from coach.prompts import PromptError
+    from coach.wiring import check_prompts
+
+    try:
+        check_prompts(kb, get_settings())
+    except PromptError as exc:
+        print(f"prompt check failed:\n{exc}", file=sys.stderr)
+        return 1
+    print("knowledge ok: " + ", ".join(f"{n} {what}" for what, n in kb.counts().items()) + "; every prompt renders")
     return 0
 
 

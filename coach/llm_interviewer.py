@@ -10,12 +10,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 
-from coach import llm
+from coach import llm, prompts
 from coach.config import Settings
 from coach.engine import Step
 from coach.interviewer import InterviewContext
 from coach.knowledge import KnowledgeBase
-from coach.scoring.judge import strip_boundary
+from coach.prompts import strip_boundary
 
 SYSTEM_TEMPLATE = "interviewer_system.j2"
 TURN_TEMPLATE = "interviewer_turn.j2"
@@ -42,8 +42,8 @@ class LLMInterviewer:
     def messages(self, step: Step, context: InterviewContext) -> list[dict]:
         """The stable system prompt first, then one user message: recent turns and this step."""
         track = self.kb.track(context.track)
-        system = llm.render(SYSTEM_TEMPLATE, track=track.title, seniority=context.seniority)
-        turn = llm.render(TURN_TEMPLATE, track=track.title, seniority=context.seniority, **self._step_values(step, context))
+        system = prompts.render(SYSTEM_TEMPLATE, track=track.title, seniority=context.seniority)
+        turn = prompts.render(TURN_TEMPLATE, track=track.title, seniority=context.seniority, **self._step_values(step, context))
         return [{"role": "system", "content": system}, {"role": "user", "content": turn}]
 
     def _step_values(self, step: Step, context: InterviewContext) -> dict:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from coach import llm
+from functools import partial
+
+from coach import llm, prompts
 from coach.config import Settings
-from coach.interviewer import Interviewer, OfflineInterviewer
-from coach.knowledge import load_knowledge
+from coach.engine import Step
+from coach.interviewer import InterviewContext, Interviewer, OfflineInterviewer
+from coach.knowledge import KnowledgeBase, load_knowledge
 from coach.llm_interviewer import LLMInterviewer
-from coach.scoring import Scorer
-from coach.scoring.judge import LLMJudge
+from coach.scoring import GradingItem, Scorer
+from coach.scoring.judge import LLMJudge, judge_messages
 from coach.scoring.offline import OfflineScorer
 from coach.service import InterviewService
 
@@ -16,6 +19,7 @@ from coach.service import InterviewService
 def build_service(settings: Settings, engine, kb=None, client=None) -> InterviewService:
     """`client` (an openai.OpenAI) is built from the settings unless a test hands one in."""
     kb = kb or load_knowledge()
+    check_prompts(kb, settings)
     interviewer: Interviewer = OfflineInterviewer(kb)
     scorer: Scorer = OfflineScorer(kb)
     if settings.llm_enabled:
@@ -33,3 +37,25 @@ def build_grader(settings: Settings, kb=None, client=None):
         return service.scorer.grade(service.grading_item(stage=stage, question_id=None, question_text=question, answer=answer))
 
     return grade
+
+
+def check_prompts(kb: KnowledgeBase, settings: Settings) -> None:
+    """Render every prompt as the LLM interviewer and judge would, for each track's first question and
+    every kind of step; raise prompts.PromptError naming what fails (at start-up, in `coach knowledge check`)."""
+    interviewer = LLMInterviewer(None, settings, kb)
+    renderings = []
+    for track in kb.tracks.values():
+        stage = track.stages[0]
+        question = next((q for q in kb.questions.values() if q.stage == stage.id), None)
+        if question is None:
+            continue
+        point = question.follow_ups[0].point if question.follow_ups else None
+        context = InterviewContext(track=track.id, seniority=track.seniorities[0].id, opening=True)
+        for kind in ("question", "follow_up", "close"):
+            step = Step(kind=kind, stage=stage.id, question_id=question.id, point=point, new_stage=True)
+            renderings.append((f"interviewer prompt ({track.id}, {kind})", partial(interviewer.messages, step, context)))
+        item = GradingItem(stage=stage.id, question_text=question.prompt, question=question,
+                           rubric=kb.rubric_for(question), answer="A sample answer.", seniority=context.seniority)
+        for schema_in_prompt in (False, True):
+            renderings.append((f"judge prompt ({track.id})", partial(judge_messages, item, schema_in_prompt=schema_in_prompt)))
+    prompts.check(renderings)

@@ -12,6 +12,7 @@ Faults are injected per request, from a script (`fake.enqueue("429", "500")`) or
 (`failure_rate`): "429" (with Retry-After), "quota" (429 insufficient_quota), "500", "timeout"
 (hangs past the client's timeout), "malformed" (a reply that is not the JSON asked for),
 "broken_stream" (the connection drops mid-reply) and "no_json_schema" (400 naming response_format).
+`per_token=True` streams one event per token-sized piece, as real providers do.
 Every request is logged in `fake.requests`.
 """
 
@@ -38,6 +39,8 @@ from coach.scoring.text import sentences, words
 
 FAULTS = ("429", "500", "timeout", "malformed", "broken_stream")
 ANSWER_BLOCK = re.compile(r"<<<ANSWER (\w+)>>>\n(.*)\n<<<END ANSWER \1>>>", re.DOTALL)
+# Roughly how a BPE tokenizer cuts English: a word with its leading space, digits in threes, punctuation runs.
+TOKEN = re.compile(r" ?[A-Za-z]{1,8}| ?[0-9]{1,3}| ?[^\sA-Za-z0-9]+|\s+")
 GULLIBLE = re.compile(r"\b(ignore|disregard)\b.*\binstructions?\b|\bgive (me|this)\b.*\b(5|full marks)\b", re.I)
 
 
@@ -54,6 +57,7 @@ class FakeLLM:
         json_schema: bool = True,
         chunk_chars: int = 12,
         chunk_delay: float = 0.0,
+        per_token: bool = False,
     ):
         self.latency = latency
         self.failure_rate = failure_rate
@@ -63,6 +67,7 @@ class FakeLLM:
         self.json_schema = json_schema
         self.chunk_chars = chunk_chars
         self.chunk_delay = chunk_delay
+        self.per_token = per_token  # one SSE event per token, as real providers stream, instead of chunk_chars
         self.requests: list[dict] = []
         self.outcomes: list[str] = []  # "ok" or the fault, per request
         self._script: deque[str] = deque()
@@ -111,7 +116,9 @@ class FakeLLM:
         return JSONResponse(completion(body, text))
 
     async def _chunks(self, body: dict, text: str, *, broken: bool):
-        pieces = [text[i: i + self.chunk_chars] for i in range(0, len(text), self.chunk_chars)]
+        pieces = TOKEN.findall(text) if self.per_token else [
+            text[i: i + self.chunk_chars] for i in range(0, len(text), self.chunk_chars)
+        ]
         yield _sse(chunk(body, {"role": "assistant", "content": ""}))
         for index, piece in enumerate(pieces):
             if broken and index == max(1, len(pieces) // 2):

@@ -20,9 +20,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from coach import llm
+from coach import llm, prompts
 from coach.config import Settings
 from coach.knowledge import Criterion, Rubric
+from coach.prompts import strip_boundary
 from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound, capped, overall_score
 from coach.scoring.injection import injection_evidence
 from coach.scoring.offline import OfflineScorer
@@ -76,7 +77,7 @@ FORMATS: dict[str, dict | None] = {
     "prompt_only": None,  # no response_format at all: the schema in the prompt is all there is
 }
 MODES = list(FORMATS)
-PROMPT_VERSION = llm.prompt_version(SYSTEM_TEMPLATE, USER_TEMPLATE, extra=json.dumps(VERDICT_SCHEMA, sort_keys=True))
+PROMPT_VERSION = prompts.version(SYSTEM_TEMPLATE, USER_TEMPLATE, extra=json.dumps(VERDICT_SCHEMA, sort_keys=True))
 
 
 class InvalidVerdict(ValueError):
@@ -183,20 +184,15 @@ def judge_messages(item: GradingItem, *, schema_in_prompt: bool, boundary: str |
     """System prompt (stable) first, then the rubric, then the answer between nonce markers."""
     boundary = boundary or secrets.token_hex(12).upper()
     schema = json.dumps(VERDICT_SCHEMA, separators=(",", ":")) if schema_in_prompt else ""
-    user = llm.render(
+    user = prompts.render(
         USER_TEMPLATE, stage=item.stage, seniority=item.seniority, question=item.question_text,
         criteria=item.rubric.criteria, mistakes=item.rubric.mistakes, key_points=item.rubric.key_points,
         boundary=boundary, answer=strip_boundary(item.answer, boundary),
     )
     return [
-        {"role": "system", "content": llm.render(SYSTEM_TEMPLATE, schema=schema)},
+        {"role": "system", "content": prompts.render(SYSTEM_TEMPLATE, schema=schema)},
         {"role": "user", "content": user},
     ]
-
-
-def strip_boundary(answer: str, boundary: str) -> str:
-    """The answer with any occurrence of the markers' code removed, so it cannot close its own block."""
-    return re.sub(re.escape(boundary), "", answer, flags=re.IGNORECASE)
 
 
 def reask_messages(reply: str, error: Exception) -> list[dict]:
