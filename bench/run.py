@@ -2,6 +2,7 @@
 
     python -m bench.run            # the full run, a few minutes on 2 cores
     python -m bench.run --quick    # fewer candidates, under a minute
+    python -m bench.run --cost     # CPU per turn by mode and workers; one worker's share of the LLM-bound ideal
 
 It starts the app (uvicorn, its own process, SQLite in a temp dir) twice, offline and then
 against the fake LLM of tests/fake_llm.py (its own process, see bench/fake_server.py), and
@@ -77,6 +78,7 @@ class Interview:
     phase: int
     index: int
     stages: list[str] | None = None  # None: the track's default four stages
+    mode: str = "coach"  # coach: graded and replied to inline; interview: graded in the background
     session_id: str = ""
     created: tuple[float, float] = (0.0, 0.0)
     transcript: list[tuple[str, str]] = field(default_factory=list)  # (role, text), as stored
@@ -111,7 +113,7 @@ async def run_interview(client: httpx.AsyncClient, interview: Interview, deadlin
 
 async def _start(client: httpx.AsyncClient, interview: Interview) -> dict:
     started = time.time()
-    body = {"track": "backend-developer", "seniority": "senior", "mode": "coach", "seed": interview.index}
+    body = {"track": "backend-developer", "seniority": "senior", "mode": interview.mode, "seed": interview.index}
     if interview.stages:
         body["stages"] = interview.stages
     response = await client.post("/api/sessions", json=body)
@@ -140,7 +142,7 @@ async def _answer(client: httpx.AsyncClient, interview: Interview, turn: int, he
 
 
 async def drive(base: str, *, phase: int, n: int, c: int, seconds: float, think: float = 0.0,
-                stages: list[str] | None = None) -> list[Interview]:
+                stages: list[str] | None = None, mode: str = "coach") -> list[Interview]:
     """N candidates, at most C at once, each through a whole interview (or until the deadline),
     pausing `think` seconds before each answer."""
     deadline = time.monotonic() + seconds
@@ -150,7 +152,8 @@ async def drive(base: str, *, phase: int, n: int, c: int, seconds: float, think:
 
         async def one(index: int) -> Interview:
             async with gate:
-                return await run_interview(client, Interview(phase=phase, index=index, stages=stages), deadline, think)
+                interview = Interview(phase=phase, index=index, stages=stages, mode=mode)
+                return await run_interview(client, interview, deadline, think)
 
         return list(await asyncio.gather(*(one(i) for i in range(n))))
 
@@ -271,7 +274,8 @@ def app_server(workdir: Path, llm_base: str | None, app: str = "coach.main:app",
 
 @contextmanager
 def fake_llm_server(workdir: Path, latency: float):
-    args = ["-m", "bench.fake_server", "--latency", str(latency)]
+    # One SSE event per token, as real providers stream: each costs the server a read and a parse.
+    args = ["-m", "bench.fake_server", "--latency", str(latency), "--per-token"]
     with process(args, env=base_env(workdir), ready="/bench/log", workdir=workdir, name="fake-llm") as server:
         yield server
 
@@ -443,6 +447,8 @@ class Options:
     app: str
     workers: int
     think: float
+    cost: bool = False
+    repeat: int = 3
 
 
 def options(argv: list[str] | None) -> Options:
@@ -457,6 +463,9 @@ def options(argv: list[str] | None) -> Options:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, databases)")
     parser.add_argument("--app", default="coach.main:app", help="the ASGI app uvicorn serves, to try a variant")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2: one per core here)")
+    parser.add_argument("--cost", action="store_true",
+                        help="only the CPU-per-turn and one-worker efficiency phases (bench/README.md, 'Cost per turn')")
+    parser.add_argument("--repeat", type=int, default=3, help="--cost: measurements per CPU figure (default 3)")
     parser.add_argument("--think", type=float, default=2.0,
                         help="seconds a candidate pauses before each answer in the think-time phases (default 2; 0 skips them)")
     args = parser.parse_args(argv)
@@ -466,17 +475,18 @@ def options(argv: list[str] | None) -> Options:
         solo_offline=args.solo_offline if args.solo_offline is not None else (5 if args.quick else 20),
         solo_llm=args.solo_llm if args.solo_llm is not None else (1 if args.quick else 3),
         seconds=args.seconds or (60 if args.quick else 120), keep=args.keep, app=args.app,
-        workers=args.workers, think=args.think,
+        workers=args.workers, think=args.think, cost=args.cost, repeat=max(1, args.repeat),
     )
 
 
 def run_phase(app: Server, label: str, *, phase: int, n: int, c: int, seconds: float, think: float = 0.0,
-              stages: list[str] | None = None) -> tuple[str, list[Interview], float]:
+              stages: list[str] | None = None, mode: str = "coach") -> tuple[str, list[Interview], float]:
     """(label, interviews, server CPU seconds); warm-up interviews first (one per worker), not counted."""
     print(f"  {label}: {n} interview(s), {c} at once ...", flush=True)
-    asyncio.run(drive(app.base, phase=90 + phase, n=2, c=2, seconds=seconds))
+    asyncio.run(drive(app.base, phase=90 + phase, n=2, c=2, seconds=seconds, mode=mode))
     cpu = app.cpu_seconds()
-    interviews = asyncio.run(drive(app.base, phase=phase, n=n, c=c, seconds=seconds, think=think, stages=stages))
+    interviews = asyncio.run(drive(app.base, phase=phase, n=n, c=c, seconds=seconds, think=think, stages=stages,
+                                   mode=mode))
     return label, interviews, app.cpu_seconds() - cpu
 
 
@@ -526,6 +536,10 @@ def llm_phases(opts: Options, workdir: Path) -> tuple[list[PhaseResult], ServerF
 
 def main(argv: list[str] | None = None) -> int:
     opts = options(argv)
+    if opts.cost:
+        from bench.cost import run_cost
+
+        return run_cost(opts)
     print(setup_line(opts), flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="coach-bench-"))
     try:

@@ -64,3 +64,20 @@ def test_the_benchmark_prints_every_figure(tmp_path):
     verdicts = [line for line in done.stdout.splitlines() if line.endswith(("  pass", "  MISS"))]
     assert len(verdicts) == 7  # four overhead figures, throughput and tokens (two plans), each beside its target
     assert "error in" not in done.stdout
+
+
+def test_the_cost_report_judges_one_worker_against_its_targets(capsys):
+    from bench.cost import CpuFigure, Efficiency, report
+
+    report([CpuFigure("coach", 1, [7.0, 9.5, 7.5], 0), CpuFigure("interview", 1, [9.0, 8.5, 10.0], 0),
+            CpuFigure("coach", 2, [12.0], 0)],
+           [Efficiency(50, 0.5, 45.0, 46.7, 2.14, 800, 0), Efficiency(200, 6.0, 13.0, 15.6, 2.14, 600, 0)])
+    lines = capsys.readouterr().out.splitlines()
+    verdict = {line.split("  ")[0]: line.split()[-1] for line in lines if line.endswith(("pass", "MISS"))}
+    assert verdict == {
+        "CPU per turn, one worker, coach mode": "pass",  # the median, 7.5 ms
+        "CPU per turn, one worker, interview mode": "MISS",  # 9.0 ms
+        "one worker, 50 candidates, L = 500 ms": "pass",  # 96 %
+        "one worker, 200 candidates, L = 6000 ms": "MISS",  # 83 %
+    }
+    assert any(line.startswith("CPU per turn, 2 workers, coach mode") and "12.0 ms" in line for line in lines)
