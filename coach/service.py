@@ -140,6 +140,7 @@ class InterviewService:
         self, *, session_id: str, text: str, skipped: bool = False, idempotency_key: str | None = None
     ) -> Accepted:
         """Commit the answer (or find the one this idempotency key already stored)."""
+        idempotency_key = (idempotency_key or "").strip() or None  # an empty header is no key, not the key ""
         replay = self._replay(session_id, idempotency_key, "skip" if skipped else "answer", text)
         if replay is not None:
             return Accepted(session_id=session_id, answer=replay.answer, grade=replay.grade, replay=replay)

@@ -213,3 +213,17 @@ def test_of_two_workers_racing_for_a_grade_only_one_claims_it_and_a_late_save_is
     assert second is None  # worker-a's claim is live: worker-b cannot take it
     assert taken is not None and taken.claimed_by == "worker-b"
     assert late is None
+
+
+def test_an_empty_idempotency_key_counts_as_none(client, kb):
+    session = start(client, stages=["technical", "coding"])
+    headers = {**auth(session["token"]), "Idempotency-Key": ""}
+    url = f"/api/sessions/{session['id']}/answers"
+    first = client.post(url, json={"text": strong_answer(kb, session["question"]["id"])}, headers=headers)
+    assert first.status_code == 200, first.text
+    second = client.post(url, json={"text": strong_answer(kb, first.json()["question"]["id"])},
+                         headers={**headers, "Idempotency-Key": "  "})
+    assert second.status_code == 200, second.text
+    assert client.post(f"/api/sessions/{session['id']}/skip", headers=headers).status_code == 200
+    messages = client.get(f"/api/sessions/{session['id']}", headers=headers).json()["messages"]
+    assert [m["kind"] for m in messages if m["role"] == "candidate"] == ["answer", "answer", "skip"]
