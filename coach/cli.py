@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from coach.config import get_settings
@@ -173,19 +174,62 @@ def _grader():
     return build_grader(get_settings())
 
 
-def _grade(args) -> int:
-    from coach.engine import PlanError
-    from coach.evaluation import read_labeled
+TEXT_FIELDS = ("stage", "question", "answer")
 
-    grade_one = _grader()
-    for number, row in enumerate(read_labeled(args.file, ("stage", "question", "answer")), start=1):
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of a file with their numbers; a missing or non-UTF-8 file is a clear exit."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"{path}: cannot read: {exc}") from exc
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            yield number, line
+
+
+def _parse_row(line: str) -> dict:
+    """One JSONL line as a row whose stage, question and answer are strings; ValueError says what is wrong."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from exc
+    if not isinstance(row, dict):
+        raise ValueError("not a JSON object")
+    missing = [key for key in TEXT_FIELDS if key not in row]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    not_text = [key for key in TEXT_FIELDS if not isinstance(row[key], str)]
+    if not_text:
+        raise ValueError(f"{', '.join(not_text)} must be a string")
+    return row
+
+
+def _grade(args) -> int:
+    """Grade each line; a bad line is reported with its number and skipped, and the exit status is 1."""
+    from coach.engine import PlanError
+
+    grade_one, bad = _grader(), 0
+    for number, line in _jsonl_lines(args.file):
+        try:
+            row = _parse_row(line)
+        except ValueError as exc:
+            bad += _report_bad_line(args.file, number, exc)
+            continue
         try:
             grade = grade_one(row["stage"], row["question"], row["answer"])
-        except PlanError as exc:
-            print(f"{args.file}: line {number}: {exc}", file=sys.stderr)
-            return 1
+        except PlanError as exc:  # an unknown stage
+            bad += _report_bad_line(args.file, number, exc)
+            continue
         print(json.dumps({**row, "grade": grade.model_dump(mode="json")}), flush=True)
-    return 0
+    if bad:
+        print(f"{args.file}: {bad} line(s) not graded", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _report_bad_line(path: Path, number: int, problem: Exception) -> int:
+    print(f"{path}: line {number}: {problem}", file=sys.stderr, flush=True)
+    return 1
 
 
 SHIPPED_SETS = (("tuning part", "calibration.jsonl"), ("held-out part, never used for tuning", "holdout.jsonl"))

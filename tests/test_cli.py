@@ -102,3 +102,30 @@ def test_grade_refuses_an_unknown_stage_naming_the_line(tmp_path, capsys):
     source.write_text(json.dumps({"stage": "tea_break", "question": "Milk first?", "answer": "Always."}))
     assert main(["grade", str(source)]) == 1
     assert "line 1" in capsys.readouterr().err
+
+
+def test_grade_reports_each_bad_line_by_its_number_and_grades_the_rest(tmp_path, capsys):
+    good = {"stage": "technical", "question": "What is an index?", "answer": "A B-tree that speeds up lookups."}
+    lines = [
+        json.dumps(good),
+        "",  # blank lines are skipped but still counted
+        json.dumps({**good, "answer": 42}),
+        "{not json",
+        json.dumps({**good, "question": ["a", "list"]}),
+        json.dumps(["not", "an", "object"]),
+        json.dumps({"stage": "technical", "question": "What is an index?"}),
+        json.dumps({**good, "answer": "Another answer about B-trees."}),
+    ]
+    source = tmp_path / "answers.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    assert main(["grade", str(source)]) == 1
+    captured = capsys.readouterr()
+    graded = [json.loads(line) for line in captured.out.splitlines()]
+    assert [g["answer"] for g in graded] == [good["answer"], "Another answer about B-trees."]
+    assert all(g["grade"]["scorer"] == "offline" for g in graded)
+    errors = captured.err.splitlines()
+    assert "Traceback" not in captured.err
+    assert [e.split(": ")[1] for e in errors[:5]] == ["line 3", "line 4", "line 5", "line 6", "line 7"]
+    assert "answer must be a string" in errors[0] and "not JSON" in errors[1]
+    assert "question must be a string" in errors[2] and "not a JSON object" in errors[3]
+    assert "missing answer" in errors[4] and "5 line(s) not graded" in errors[5]
