@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     interview.add_argument("--stages", default=None, help="comma-separated stage ids (default: the usual four)")
     interview.add_argument("--mode", default="coach", choices=["coach", "interview"])
     interview.add_argument("--seed", type=int, default=None, help="fix the questions asked")
+    interview.add_argument(
+        "--length", default="standard", choices=["quick", "standard", "full"],
+        help="quick: about 20 minutes; standard: about half the real time; full: the real loop",
+    )
     interview.set_defaults(run=_interview)
 
     grade = commands.add_parser("grade", help="grade answers from a JSONL file of {stage, question, answer}")
@@ -125,7 +129,7 @@ def _interview(args) -> int:
     try:
         session_id, report = run_interview(
             service, read_answers(sys.stdin), lambda text: print(text, flush=True),
-            seniority=args.seniority, stages=stages, mode=args.mode, seed=args.seed,
+            seniority=args.seniority, stages=stages, mode=args.mode, seed=args.seed, length=args.length,
         )
     except PlanError as exc:
         print(f"coach interview: {exc}", file=sys.stderr)

@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     grade_claim_timeout_seconds: float = Field(default=300.0, gt=0)
 
     # The interview.
-    max_follow_ups: int = Field(default=1, ge=0, le=3)
+    # Follow-ups chained on one main question or phase; None: as deep as the chosen length says.
+    max_follow_ups: int | None = Field(default=None, ge=0, le=3)
     max_answer_chars: int = Field(default=20_000, ge=100)
     max_body_bytes: int = 256_000
 

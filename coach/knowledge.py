@@ -86,7 +86,8 @@ class FollowUp(Strict):
 class Question(Strict):
     id: str
     stage: StageId
-    kind: Literal["question", "task", "scenario"] = "question"
+    # "invite": "What would you like to ask me?" at the end of a stage, never picked as a main question
+    kind: Literal["question", "task", "scenario", "invite"] = "question"
     seniority: tuple[Seniority, Seniority] = ("junior", "lead")
     prompt: str
     key_points: list[KeyPoint] = Field(min_length=1)
@@ -190,12 +191,18 @@ class KnowledgeBase:
         self.questions = {q.id: q for q in questions}
         self.criteria = {c.id: c for c in criteria}
         self.mistakes = {m.id: m for m in mistakes}
+        # Stage formats, fact sheets and the company profile (coach.formats), set by load_knowledge.
+        self.formats = None
+        self.sheets: dict = {}
+        self.company = None
 
     def track(self, track_id: str) -> Track:
         return self.tracks[track_id]
 
     def questions_for(self, stage_id: str, seniority: str) -> list[Question]:
-        return [q for q in self.questions.values() if q.stage == stage_id and q.fits(seniority)]
+        return [
+            q for q in self.questions.values() if q.stage == stage_id and q.fits(seniority) and q.kind != "invite"
+        ]
 
     def rubric_for(self, question: Question) -> Rubric:
         return Rubric(
@@ -316,5 +323,11 @@ def load_knowledge(root: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     mistakes = _unique(_read(root / "mistakes.yaml", Mistake, "mistakes"), "mistake", root / "mistakes.yaml")
     _unique(questions, "question", root / "questions")
     kb = KnowledgeBase(tracks, questions, criteria, mistakes)
+    from coach.formats import check_formats, load_formats  # formats build on the models above
+
+    kb.formats, kb.sheets, kb.company = load_formats(root)
     _check_references(kb)
+    problems = check_formats(kb)
+    if problems:
+        raise KnowledgeError("\n".join(problems))
     return kb

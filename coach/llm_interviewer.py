@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 from coach import llm, prompts
 from coach.config import Settings
-from coach.engine import Step
+from coach.engine import INVITE, Step
+from coach.formats import phase_follow_ups, phase_key_points
 from coach.interviewer import InterviewContext
 from coach.knowledge import KnowledgeBase
 from coach.prompts import strip_boundary
@@ -49,10 +50,16 @@ class LLMInterviewer:
     def _step_values(self, step: Step, context: InterviewContext) -> dict:
         question = self.kb.questions.get(step.question_id) if step.question_id else None
         stage = self.kb.track(context.track).stage(step.stage) if step.stage else None
-        follow_up = next((f for f in question.follow_ups if f.point == step.point), None) if question else None
-        point = next((p for p in question.key_points if p.id == step.point), None) if question else None
+        phased = question is not None and step.phase not in (None, INVITE) and question.id in self.kb.sheets
+        follow_ups = phase_follow_ups(self.kb, question.id, step.phase) if phased else (
+            question.follow_ups if question else [])
+        points = phase_key_points(self.kb, question.id, step.phase) if phased else (
+            question.key_points if question else [])
+        follow_up = next((f for f in follow_ups if f.point == step.point), None)
+        point = next((p for p in points if p.id == step.point), None)
         boundary = f"=====CONVERSATION-{secrets.token_hex(8).upper()}====="
         return {
+            **self._format_values(step, context, boundary),
             "boundary": boundary,
             "kind": step.kind,
             "opening": context.opening,
@@ -66,6 +73,28 @@ class LLMInterviewer:
             "recent": [
                 {"role": e.role, "text": strip_boundary(_clip(e.text), boundary)} for e in context.recent
             ],
+        }
+
+
+    def _format_values(self, step: Step, context: InterviewContext, boundary: str) -> dict:
+        """The stage format's part: the phase, the facts to answer from, what is still missing."""
+        phase = None
+        if step.phase and step.phase != INVITE and step.stage:
+            phase = self.kb.formats.for_stage(step.stage).phase(step.phase)
+        sheet = self.kb.sheets.get(step.question_id) if step.question_id else None
+        from_company = sheet is None or step.phase == INVITE or step.answering
+        facts = self.kb.company.facts if from_company else sheet.facts
+        return {
+            "phase_title": phase.title if phase else "",
+            "phase_prompt": phase.prompt if phase else "",
+            "facts": [f"{f.about}: {f.answer}" for f in facts],
+            "facts_source": f"the company profile of {self.kb.company.name}" if from_company else "the scenario's fact sheet",
+            "missing": context.missing,
+            "ask": context.ask or "",
+            "answering": step.answering,
+            "moving_on": step.moving_on,
+            "invite": self.kb.questions[step.question_id].prompt if step.kind == "invite_questions" else "",
+            "job_description": strip_boundary(_clip(context.job_description), boundary),
         }
 
 

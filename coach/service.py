@@ -19,13 +19,19 @@ from sqlalchemy.exc import IntegrityError
 
 from coach import store
 from coach.config import Settings
-from coach.engine import Cursor, PlanError, SessionPlan, Step, advance, build_plan, current_question, end_early, start
+from coach import asking
+from coach.engine import (
+    INVITE, Cursor, PlanError, SessionPlan, Step, advance, build_plan, current_phase, current_question, end_early,
+    start, take_question,
+)
+from coach.formats import phase_rubric
+from coach.jobs import job_terms
+from coach.listening import Heard, clarifying, listen
 from coach.interviewer import Exchange, InterviewContext, Interviewer, OfflineInterviewer
 from coach.knowledge import KnowledgeBase, Rubric
 from coach.observability import FALLBACKS, LLM_SECONDS, record_grade
 from coach.scoring import Grade, GradingItem, Scorer
-from coach.scoring.offline import OfflineScorer, key_point_coverage
-from coach.scoring.text import sentences
+from coach.scoring.offline import OfflineScorer
 
 log = logging.getLogger(__name__)
 RECENT_TURNS = 2  # the question just asked and the answer to it: what the next turn reacts to
@@ -104,18 +110,21 @@ class InterviewService:
     # --- starting -----------------------------------------------------------------------
 
     def start_session(
-        self, *, track: str, seniority: str, stages: list[str] | None, mode: str, seed: int | None = None
+        self, *, track: str, seniority: str, stages: list[str] | None, mode: str, seed: int | None = None,
+        length: str = "standard", job_description: str = "", cv_summary: str = "",
     ) -> tuple[store.InterviewSession, str, list[store.Turn]]:
         seed = secrets.randbelow(2**31) if seed is None else seed
         plan = build_plan(
             self.kb, track=track, seniority=seniority, stages=stages, seed=seed,
-            max_follow_ups=self.settings.max_follow_ups,
+            max_follow_ups=self.settings.max_follow_ups, length=length,
+            preferred_terms=job_terms(self.kb, job_description),
         )
         cursor, step = start(plan, self.now())
         token = secrets.token_urlsafe(32)
         values = dict(
             id=secrets.token_hex(8), token_hash=store.hash_token(token), track=track, seniority=seniority,
             mode=mode, seed=seed, plan=plan.model_dump(mode="json"), cursor=cursor.model_dump(mode="json"),
+            job_description=job_description, cv_summary=cv_summary,
         )
         text, offline = self._say(step, InterviewContext(track=track, seniority=seniority, opening=True))
         with self.engine.connect() as db, store.write_lock(self.engine):
@@ -163,17 +172,20 @@ class InterviewService:
             session = self._active_session(db, session_id)
             if turns and turns[-1].role == "candidate":
                 raise AnswerInFlight("the previous answer is still being processed; retry in a moment")
-            stage, question_id = current_question(self._plan(session), self._cursor(session))
+            plan, cursor = self._plan(session), self._cursor(session)
+            stage, question_id = current_question(plan, cursor)
+            phase = current_phase(plan, cursor)
+            kind = message_kind(text, skipped=skipped, in_questions=cursor.asking)
             try:
                 with store.write_lock(self.engine):
                     answer = store.insert_turn(
                         db=db, session_id=session_id, seq=turns[-1].seq + 1 if turns else 0, role="candidate",
-                        kind="skip" if skipped else "answer", stage=stage, question_id=question_id, text=text,
+                        kind=kind, stage=stage, question_id=question_id, phase=phase, text=text,
                         idempotency_key=idempotency_key,
                     )
-                    grade = None if skipped else store.insert_pending_grade(
-                        db=db, turn=answer, question_text=self._question_text(question_id)
-                    )
+                    grade = store.insert_pending_grade(
+                        db=db, turn=answer, question_text=self._question_text(question_id, phase)
+                    ) if graded(kind, phase) else None
                     db.commit()  # the answer is safe from here on, whatever fails next
             except IntegrityError as exc:  # the same turn number was taken by a concurrent submit
                 raise AnswerInFlight("another answer to this session arrived at the same time") from exc
@@ -193,8 +205,8 @@ class InterviewService:
             grade = self._grade_inline(grade)
         elif grade is not None:
             self.grade_waiting()
-        new_cursor, step = self._next_step(self._plan(session), self._cursor(session), answer, grade, turns)
-        context = self._context(session, turns)
+        new_cursor, step, heard = self._next_step(self._plan(session), self._cursor(session), answer, grade, turns)
+        context = self._context(session, turns, heard=heard)
         chunks: list[str] = []
         offline = False
         for piece, piece_offline in self._speak(step, context):
@@ -220,26 +232,28 @@ class InterviewService:
             self.grade_waiting()
             return grade
 
-    def _next_step(self, plan: SessionPlan, cursor: Cursor, answer: store.Turn, grade, turns) -> tuple[Cursor, Step]:
+    def _next_step(self, plan: SessionPlan, cursor: Cursor, answer: store.Turn, grade, turns) -> tuple[Cursor, Step, dict]:
+        """The engine's next step for this message, and what was heard in it (for the interviewer's words)."""
+        now = self.now()
+        if answer.kind == "candidate_question":
+            if cursor.asking and asking.has_no_more_questions(answer.text):
+                return *advance(plan, cursor, now=now), {}
+            return *take_question(plan, cursor, now=now), {"ask": asking.recognise(answer.text) or "clarify"}
         question = self.kb.questions.get(answer.question_id)
-        follow_up_points = [f.point for f in question.follow_ups] if question else []
-        return advance(
-            plan, cursor, now=self.now(), missed_points=self._missed_points(answer, question, grade, turns),
-            follow_up_points=follow_up_points, skipped=answer.kind == "skip",
+        if question is None or answer.kind != "answer":
+            return *advance(plan, cursor, now=now, skipped=answer.kind == "skip"), {}
+        heard = self._listen(question, answer, grade, turns)
+        cursor, step = advance(
+            plan, cursor, now=now, missed_points=heard.missed, follow_up_points=heard.follow_up_points,
+            non_answer=heard.non_answer,
         )
+        return cursor, step, {"quote": heard.quote, "missing": heard.missing}
 
-    def _missed_points(self, answer: store.Turn, question, grade, turns: list[store.Turn]) -> list[str]:
-        """What the answer missed: the grader's view when it has graded, else a quick key-point check."""
-        if answer.kind != "answer" or question is None:
-            return []
-        if grade is not None and grade.status == "done":
-            return list(grade.missed_points)
-        so_far = [
-            t for t in turns
-            if t.role == "candidate" and t.kind == "answer" and t.question_id == answer.question_id and t.seq <= answer.seq
-        ]
-        combined = sentences("\n".join(t.text for t in so_far))
-        return [p.id for p in key_point_coverage(question.key_points, combined)[1]]
+    def _listen(self, question, answer: store.Turn, grade, turns: list[store.Turn]) -> Heard:
+        """What the whole answer so far (follow-ups and code included) covered and missed."""
+        so_far = answer_so_far(turns, answer, clarifying=clarifying(self.kb, question, answer.phase))
+        grader_missed = grade.missed_points if grade is not None and grade.status == "done" else None
+        return listen(self.kb, question, answer.phase, so_far=so_far, this=answer.text, grader_missed=grader_missed)
 
     def _finish_step(self, session, step, text, offline, cursor: Cursor, seq: int | None = None):
         """Store the reply and move the session's cursor, in one transaction; (reply, moved session)."""
@@ -358,14 +372,16 @@ class InterviewService:
         return self.grading_item(
             stage=record.stage, question_id=record.question_id, question_text=record.question_text,
             answer="\n\n".join(store.answer_texts(db=db, record=record)),
-            seniority=store.read_seniority(db=db, session_id=record.session_id),
+            seniority=store.read_seniority(db=db, session_id=record.session_id), phase=getattr(record, "phase", None),
         )
 
-    def grading_item(self, *, stage, question_id, question_text, answer, seniority="middle") -> GradingItem:
+    def grading_item(self, *, stage, question_id, question_text, answer, seniority="middle", phase=None) -> GradingItem:
         question = self.kb.questions.get(question_id) if question_id else None
         if question is None:
             question = self.kb.match_question(question_text, stage)
-        if question is not None:
+        if question is not None and phase and phase != INVITE and question.id in self.kb.sheets:
+            rubric = phase_rubric(self.kb, question, phase)  # a phased stage is graded phase by phase
+        elif question is not None:
             rubric = self._rubric(question)
         else:
             rubric = self.kb.generic_rubric(self._stage(stage))
@@ -422,12 +438,19 @@ class InterviewService:
     def _add_interviewer_turn(self, db, session_id, step: Step, text: str, offline: bool, seq=None) -> store.Turn:
         return store.insert_turn(
             db=db, session_id=session_id, seq=seq, role="interviewer", kind=step.kind, stage=step.stage,
-            question_id=step.question_id, text=text, offline=offline,
+            question_id=step.question_id, phase=step.phase, text=text, offline=offline,
         )
 
-    def _context(self, session, turns, opening: bool = False) -> InterviewContext:
+    def _context(self, session, turns, opening: bool = False, heard: dict | None = None) -> InterviewContext:
+        heard = heard or {}
         recent = [Exchange(role=t.role, text=t.text) for t in turns[-RECENT_TURNS:]]
-        return InterviewContext(track=session.track, seniority=session.seniority, opening=opening, recent=recent)
+        previous = next((t.text for t in reversed(turns) if t.role == "interviewer"), "")
+        return InterviewContext(
+            track=session.track, seniority=session.seniority, opening=opening, recent=recent, turn=len(turns),
+            previous=previous, ask=heard.get("ask"), quote=heard.get("quote"), missing=heard.get("missing", []),
+            job_description=getattr(session, "job_description", "") or "",
+            cv_summary=getattr(session, "cv_summary", "") or "",
+        )
 
     def _active_session(self, db, session_id) -> store.InterviewSession:
         session = store.read_session(db=db, session_id=session_id)
@@ -454,9 +477,13 @@ class InterviewService:
             session = store.read_session(db=db, session_id=session_id)
         return AnswerResult(answer=answer, grade=grades[0] if grades else None, reply=replies[0], session=session)
 
-    def _question_text(self, question_id: str | None) -> str:
+    def _question_text(self, question_id: str | None, phase: str | None = None) -> str:
         question = self.kb.questions.get(question_id) if question_id else None
-        return question.prompt if question else ""
+        if question is None:
+            return ""
+        if phase and phase != INVITE and question.id in self.kb.sheets:
+            return f"{question.prompt}\n\n{self.kb.formats.for_stage(question.stage).phase(phase).title}"
+        return question.prompt
 
     @staticmethod
     def _plan(session: store.InterviewSession) -> SessionPlan:
@@ -465,6 +492,33 @@ class InterviewService:
     @staticmethod
     def _cursor(session: store.InterviewSession) -> Cursor:
         return Cursor.model_validate(session.cursor)
+
+
+def message_kind(text: str, *, skipped: bool, in_questions: bool) -> str:
+    """How a candidate's message is stored: an answer, a skip, or a question to the interviewer
+    (everything said in a stage's closing questions is one)."""
+    if skipped:
+        return "skip"
+    if in_questions or asking.recognise(text) is not None:
+        return "candidate_question"
+    return "answer"
+
+
+def graded(kind: str, phase: str | None) -> bool:
+    """Answers are graded; the candidate's questions only where asking them is the point (the stage's
+    closing questions), and there only on asking good questions (the invite's rubric)."""
+    return kind == "answer" or (kind == "candidate_question" and phase == INVITE)
+
+
+def answer_so_far(turns: list[store.Turn], answer: store.Turn, *, clarifying: bool = False) -> str:
+    """Everything the candidate said to this question (and phase) up to this answer; in a clarifying
+    phase their questions count too: asking for the requirements is covering them."""
+    kinds = {"answer", "candidate_question"} if clarifying else {"answer"}
+    return "\n".join(
+        t.text for t in turns
+        if t.role == "candidate" and t.kind in kinds and t.question_id == answer.question_id
+        and getattr(t, "phase", None) == answer.phase and t.seq <= answer.seq
+    )
 
 
 def _log_event(message: str, **fields) -> None:

@@ -37,6 +37,9 @@ class InterviewSession(SQLModel, table=True):
     status: str = Field(default="active", index=True)
     version: int = 0  # bumped on every step; a stale writer fails instead of skipping a question
     reviewed: bool = False
+    # What the candidate pasted to tailor the practice: kept with the session, sent only to the configured LLM.
+    job_description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    cv_summary: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
@@ -53,9 +56,12 @@ class Turn(SQLModel, table=True):
     session_id: str = Field(foreign_key="sessions.id", index=True)
     seq: int
     role: str  # interviewer | candidate
-    kind: str  # question | follow_up | close | answer | skip
+    # interviewer: question | follow_up | phase | nudge | answer_question | invite_questions | close
+    # candidate: answer | skip | candidate_question (a question to the interviewer, never graded as an answer)
+    kind: str
     stage: str | None = None
     question_id: str | None = None
+    phase: str | None = None  # in a phased stage, the phase; "candidate_questions" in a stage's closing questions
     text: str = Field(sa_column=Column(Text, nullable=False))
     offline: bool = False  # an interviewer turn written without the LLM
     idempotency_key: str | None = None
@@ -70,6 +76,7 @@ class GradeRecord(SQLModel, table=True):
     session_id: str = Field(foreign_key="sessions.id", index=True)
     stage: str
     question_id: str | None = None
+    phase: str | None = None  # the graded turn's phase: a phased stage is graded phase by phase
     question_text: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="pending", index=True)  # pending | running | done | failed
     overall: float | None = None
@@ -194,10 +201,15 @@ _CLAIM = (
 _STORE_GRADE = update(GRADES).where(
     GRADES.c.id == bindparam("b_id"), GRADES.c.status == "running", GRADES.c.claimed_by == bindparam("b_worker")
 )
+_GRADED_TURN = TURNS.alias("graded")
 _ANSWER_TEXTS = (
     select(TURNS.c.text)
     .where(
-        TURNS.c.session_id == bindparam("b_session"), TURNS.c.role == "candidate", TURNS.c.kind == "answer",
+        TURNS.c.session_id == bindparam("b_session"), TURNS.c.role == "candidate",
+        # Of the graded turn's kind (answers with answers, the candidate's questions with theirs) and phase.
+        TURNS.c.kind == select(_GRADED_TURN.c.kind).where(_GRADED_TURN.c.id == bindparam("b_turn")).scalar_subquery(),
+        func.coalesce(TURNS.c.phase, "") == select(func.coalesce(_GRADED_TURN.c.phase, "")).where(
+            _GRADED_TURN.c.id == bindparam("b_turn")).scalar_subquery(),
         TURNS.c.seq <= select(TURNS.c.seq).where(TURNS.c.id == bindparam("b_turn")).scalar_subquery(),
     )
     .order_by(TURNS.c.seq)
@@ -225,7 +237,7 @@ def read_session_for_token(*, db: Connection, session_id: str, token: str | None
 def insert_session(*, db: Connection, **values) -> InterviewSession:
     now = utcnow()
     row = {"status": "active", "version": 0, "reviewed": False, "created_at": now, "updated_at": now,
-           "finished_at": None, **values}
+           "finished_at": None, "job_description": "", "cv_summary": "", **values}
     db.execute(insert(SESSIONS), row)
     return InterviewSession.model_construct(**row)
 
@@ -252,7 +264,7 @@ def insert_turn(*, db: Connection, session_id: str, seq: int | None = None, **fi
     if seq is None:
         last = db.execute(_LAST_SEQ, {"b_session": session_id}).scalar()
         seq = 0 if last is None else last + 1
-    row = {"stage": None, "question_id": None, "offline": False, "idempotency_key": None, **fields,
+    row = {"stage": None, "question_id": None, "phase": None, "offline": False, "idempotency_key": None, **fields,
            "session_id": session_id, "seq": seq, "created_at": utcnow()}
     result = db.execute(insert(TURNS), row)
     return Turn.model_construct(id=result.inserted_primary_key[0], **row)
@@ -262,7 +274,7 @@ def insert_pending_grade(*, db: Connection, turn: Turn, question_text: str) -> G
     now = utcnow()
     row = {
         **_PENDING_GRADE, "turn_id": turn.id, "session_id": turn.session_id, "stage": turn.stage,
-        "question_id": turn.question_id, "question_text": question_text, "criteria": [], "mistakes": [],
+        "question_id": turn.question_id, "phase": getattr(turn, "phase", None), "question_text": question_text, "criteria": [], "mistakes": [],
         "flags": [], "missed_points": [], "created_at": now, "updated_at": now,
     }
     result = db.execute(insert(GRADES), row)

@@ -33,11 +33,11 @@ def read_answers(lines: Iterator[str]) -> Iterator[str]:
 
 def run_interview(
     service: InterviewService, answers: Iterator[str], say: Callable[[str], None], *,
-    seniority: str, stages: list[str] | None, mode: str, seed: int | None = None,
+    seniority: str, stages: list[str] | None, mode: str, seed: int | None = None, length: str = "standard",
 ) -> tuple[str, Report]:
     """Run one interview from `answers`; returns the session id and its report."""
     session, _token, turns = service.start_session(
-        track="backend-developer", seniority=seniority, stages=stages, mode=mode, seed=seed
+        track="backend-developer", seniority=seniority, stages=stages, mode=mode, seed=seed, length=length
     )
     say(f"Session {session.id} ({mode} mode). {HELP}\n")
     say(f"Interviewer: {turns[0].text}\n")

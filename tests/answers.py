@@ -18,3 +18,12 @@ def strong_answer(kb, question_id: str) -> str:
 
 def weak_answer() -> str:
     return "I would probably look into it and do what the team usually does there, it depends."
+
+
+def phase_answer(kb, question_id: str, phase_id: str | None) -> str:
+    """A strong answer that also covers what the format's phase itself listens for."""
+    if phase_id is None:
+        return strong_answer(kb, question_id)
+    phase = kb.formats.for_stage(kb.questions[question_id].stage).phase(phase_id)
+    extra = [f"{p.text.rstrip('.')}, with {', '.join(p.terms[:3])} in mind." for p in phase.key_points]
+    return " ".join([strong_answer(kb, question_id), *extra])

@@ -180,11 +180,36 @@ def interviewer_reply(body: dict) -> str:
         lines.append("Let's move on to the next stage.")
     if "Close the interview" in prompt:
         lines.append("That brings us to the end. Thank you for your time; your report is ready.")
+    lines += format_reply(prompt)
     if probe := re.search(r'A question you could adapt: "(.*)"', prompt):
         lines.append(f"I see what you mean. {probe.group(1)}")
     elif question := re.search(r'Ask this question: "(.*)"', prompt, re.DOTALL):
         lines.append(question.group(1))
     return " ".join(lines)
+
+
+def format_reply(prompt: str) -> list[str]:
+    """What a model following the stage-format contract says: answer from the facts, open a phase,
+    nudge, invite the candidate's questions."""
+    lines = []
+    if "Answer it briefly from the facts above" in prompt:
+        asked = re.findall(r"^\[candidate\]: (.*)$", prompt, re.MULTILINE)
+        facts = re.findall(r"^- ([^:\n]+): (.+)$", prompt.split("Facts you may answer from", 1)[1].split("Your next turn")[0],
+                           re.MULTILINE)
+        question = asked[-1].lower() if asked else ""
+        found = [answer for label, answer in facts if any(word in question for word in label.lower().split("/"))]
+        lines.append(" ".join(found) if found else "That's up to you; state your assumption.")
+    if "say the current question again" in prompt:
+        lines.append("Of course, here it is again.")
+    if phase := re.search(r'move to the next phase, "([^"]*)": (.*)', prompt):
+        lines.append(f"Thanks, that's clear. {phase.group(2)}")
+    if "Encourage them once" in prompt:
+        lines.append("Take your time, there's no rush. Think of one concrete case.")
+    if invite := re.search(r'then invite their questions: "(.*)"', prompt):
+        lines.append(f"Thank you. {invite.group(1)}")
+    if "ask whether they have another question" in prompt:
+        lines.append("Anything else you'd like to know?")
+    return lines
 
 
 def usage(body: dict, text: str) -> dict:

@@ -206,3 +206,23 @@ def test_a_candidate_dropping_the_stream_loses_nothing(tmp_path, kb):
         assert [m["role"] for m in messages] == ["interviewer", "candidate", "interviewer"]
         assert messages[1]["text"] == text and messages[1]["grade"]["status"] == "done"
         assert messages[2]["text"].strip()
+
+
+def test_with_the_llm_a_clarifying_question_in_system_design_is_answered_and_not_graded(tmp_path, kb):
+    fake = FakeLLM()
+    with coach_server(fake, tmp_path) as client:
+        session = start(client, seed=2, stages=["system_design"], length="full")
+        sheet = kb.sheets[session["question"]["id"]]
+        _, done = answer_streaming(client, session, "How many users do we have, and what does the traffic look like?")
+        assert done["reply"]["kind"] == "answer_question" and done["grade"] is None
+        users = next(f for f in sheet.facts if f.about == "users" or f.about.startswith(("merchants", "services")))
+        assert users.answer in done["reply"]["text"] or any(
+            f.answer in done["reply"]["text"] for f in sheet.facts if f.about == "traffic")
+        asked = transcript(client, session)["messages"][-2]
+        assert asked["kind"] == "candidate_question" and asked["phase"] == "requirements" and asked["grade"] is None
+        _, after = answer_streaming(client, session, strong_answer(kb, session["question"]["id"]))
+        answer = transcript(client, session)["messages"][-2]
+        assert answer["kind"] == "answer" and answer["phase"] == "requirements" and after["grade"]["status"] == "done"
+        assert after["reply"]["kind"] == "phase" and not transcript(client, session)["messages"][-1]["offline"]
+    prompts = [r["messages"][-1]["content"] for r in fake.requests if r.get("stream")]
+    assert any(all(f.answer in p for f in sheet.facts) for p in prompts)  # the fact sheet reached the model

@@ -22,7 +22,7 @@ def walk(plan, missed=()):
 
 
 def test_default_plan_is_the_four_usual_stages(kb):
-    plan = build_plan(kb, track="backend-developer", seniority="middle")
+    plan = build_plan(kb, track="backend-developer", seniority="middle", length="full")
     assert [s.stage for s in plan.stages] == ["phone_screen", "coding", "system_design", "behavioral"]
     for stage in plan.stages:
         assert stage.minutes == kb.track("backend-developer").stage(stage.stage).minutes

@@ -274,3 +274,44 @@ def test_history_lists_this_browsers_sessions_and_charts_each_criterion(web, kb)
 def test_static_files_are_served(web):
     assert web.get("/static/chat.js").status_code == 200
     assert "@media" in web.get("/static/app.css").text
+
+
+# --- lengths, formats and job descriptions on the pages ------------------------------------
+
+
+def test_the_start_page_says_how_long_each_length_takes(web, kb):
+    page = soup(web.get("/"))
+    radios = {r["value"]: r for r in page.select("input[name=length]")}
+    assert list(radios) == ["quick", "standard", "full"] and "checked" in radios["standard"].attrs
+    minutes = {value: radio.find_parent("label").select_one(".length-minutes").get_text() for value, radio in radios.items()}
+    assert minutes["quick"] == "about 20 min" and minutes["full"] == "about 210 min"
+    assert page.select_one("textarea#job_description")["maxlength"] == "20000"
+    assert page.select_one("label[for=job_description]") and page.select_one("label[for=cv_summary]")
+
+
+def test_the_chosen_length_sets_the_plan_and_the_countdowns(web, kb):
+    response = web.post("/sessions", data={"stages": ["phone_screen", "system_design"], "length": "quick",
+                                           "job_description": "Kafka and PostgreSQL"}, follow_redirects=False)
+    assert response.status_code == 303
+    page = soup(web.get(response.headers["location"]))
+    minutes = [int(li["data-minutes"]) for li in page.select("#progress li")]
+    assert 17 <= sum(minutes) <= 23
+    assert page.select_one(".stage-divider small").get_text() == f"{minutes[0]} min"
+
+
+def test_an_unknown_length_on_the_form_is_shown_again_with_an_error(web):
+    response = web.post("/sessions", data={"stages": ["coding"], "length": "marathon", "job_description": "Go"})
+    assert response.status_code == 422
+    page = soup(response)
+    assert "unknown length" in page.select_one("#form-error").get_text()
+    assert page.select_one("textarea#job_description").get_text() == "Go"
+
+
+def test_the_chat_labels_phases_and_the_candidates_questions(web, kb):
+    session_id, token = begin(web, stages=("system_design",))
+    answer(web, session_id, token, "How many daily active users should I plan for?")
+    page = soup(web.get(f"/s/{session_id}"))
+    mine = page.select("#transcript li.candidate")[-1]
+    assert mine.select_one(".tag").get_text() == "your question"
+    reply = page.select("#transcript li.interviewer")[-1]
+    assert [t.get_text() for t in reply.select(".tag")] == ["Requirements clarification", "answer to your question"]

@@ -6,7 +6,7 @@ import io
 
 from coach.cli import main
 from coach.terminal import read_answers
-from tests.answers import strong_answer
+from tests.answers import phase_answer, strong_answer
 
 
 def test_answers_end_at_a_dot_line_and_keep_their_lines():
@@ -56,3 +56,24 @@ def test_an_unknown_stage_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["interview", "--stages", "tea_break"]) == 2
     assert "unknown stage" in capsys.readouterr().err
+
+
+def test_a_full_loop_in_the_terminal_walks_every_phase_and_answers_the_candidates_questions(monkeypatch, capsys, kb):
+    from coach.engine import build_plan
+
+    plan = build_plan(kb, track="backend-developer", seniority="senior", length="full", seed=5)
+    script = []
+    for stage in plan.stages:
+        for question_id in stage.question_ids:
+            for phase in stage.phases or [None]:
+                script += [phase_answer(kb, question_id, phase), "."]
+        if stage.invite:
+            script += ["What are the biggest challenges facing the team right now?", ".", "No, that's all.", "."]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(script) + "\n"))
+    assert main(["interview", "--seniority", "senior", "--length", "full", "--seed", "5"]) == 0
+    out = capsys.readouterr().out
+    for stage_id in ("system_design", "coding"):
+        for phase in kb.formats.for_stage(stage_id).phases:
+            assert " ".join(phase.prompt.split()) in " ".join(out.split()), phase.id
+    assert next(f.answer for f in kb.company.facts if f.about == "challenges") in " ".join(out.split())
+    assert "That's the end of the interview" in out

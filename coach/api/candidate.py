@@ -46,7 +46,8 @@ def list_tracks(kb: KnowledgeDep):
 @router.post("/sessions", status_code=201, response_model=SessionCreated, dependencies=[Depends(limit_sessions)])
 def create_session(body: SessionCreate, service: ServiceDep):
     session, token, turns = service.start_session(
-        track=body.track, seniority=body.seniority, stages=body.stages, mode=body.mode, seed=body.seed
+        track=body.track, seniority=body.seniority, stages=body.stages, mode=body.mode, seed=body.seed,
+        length=body.length, job_description=body.job_description, cv_summary=body.cv_summary,
     )
     stage, question = current_question_out(service.kb, session)
     return SessionCreated(

@@ -19,7 +19,8 @@ from coach import store
 from coach.api.deps import DbDep, ServiceDep, SettingsDep
 from coach.api.templating import templates
 from coach.config import Settings
-from coach.engine import PlanError
+from coach.engine import INVITE, PlanError, stage_minutes
+from coach.jobs import MAX_CHARS as JOB_TEXT_LIMIT
 from coach.presenters.records import SessionRecords, read_records
 from coach.presenters.report import report_out, reviewed_answers
 from coach.presenters.session import session_out, transcript_out
@@ -86,9 +87,24 @@ def grading_note(service, settings: Settings) -> dict:
 def start_context(service, settings: Settings, held: dict, **form) -> dict:
     track = service.kb.track(TRACK)
     chosen = {
-        "seniority": "middle", "mode": "coach", "stages": list(track.default_stages), "error": None, **form,
+        "seniority": "middle", "mode": "coach", "stages": list(track.default_stages), "error": None,
+        "length": "standard", "job_description": "", "cv_summary": "", **form,
     }
-    return {"track": track, "grading": grading_note(service, settings), "held": len(held), **chosen}
+    lengths = length_choices(service.kb, track, chosen["stages"] or list(track.default_stages))
+    return {"track": track, "grading": grading_note(service, settings), "held": len(held), "lengths": lengths,
+            "job_limit": JOB_TEXT_LIMIT, **chosen}
+
+
+def length_choices(kb, track, stage_ids: list[str]) -> list[dict]:
+    """Each length with how long it takes over the chosen stages, as the plan will count it; `per_stage`
+    (every stage) lets the page recount when other stages are ticked, `fixed` a length with a set total."""
+    chosen = [s for s in track.stages if s.id in stage_ids]
+    return [
+        {"id": length.id, "title": length.title, "description": length.description,
+         "minutes": sum(stage_minutes(chosen, length).values()), "fixed": length.total_minutes,
+         "per_stage": stage_minutes(track.stages, length)}
+        for length in kb.formats.lengths
+    ]
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -102,15 +118,23 @@ def start_from_form(
     seniority: Annotated[str, Form(max_length=32)] = "middle",
     mode: Annotated[str, Form(max_length=32)] = "coach",
     stages: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies form defaults
+    length: Annotated[str, Form(max_length=32)] = "standard",
+    job_description: Annotated[str, Form()] = "",
+    cv_summary: Annotated[str, Form()] = "",
 ):
-    form = {"seniority": seniority, "mode": mode, "stages": stages}
+    form = {"seniority": seniority, "mode": mode, "stages": stages, "length": length,
+            "job_description": job_description[:JOB_TEXT_LIMIT], "cv_summary": cv_summary[:JOB_TEXT_LIMIT]}
     try:
         if not stages:
             raise PlanError("Choose at least one stage.")
         if mode not in ("coach", "interview"):
             raise PlanError("Choose coach or interview mode.")
+        for label, text in (("job description", job_description), ("CV summary", cv_summary)):
+            if len(text) > JOB_TEXT_LIMIT:
+                raise PlanError(f"The {label} is too long: at most {JOB_TEXT_LIMIT:,} characters.")
         session, token, _ = service.start_session(
-            track=TRACK, seniority=seniority, stages=stages, mode=mode
+            track=TRACK, seniority=seniority, stages=stages, mode=mode, length=length,
+            job_description=job_description, cv_summary=cv_summary,
         )
     except PlanError as exc:
         context = start_context(service, settings, held, error=str(exc), **form)
@@ -124,8 +148,19 @@ def start_from_form(
 
 
 def stage_list(kb, session: store.InterviewSession) -> list:
+    """The session's stages, each with the minutes its plan gives it at the chosen length."""
     track = kb.track(session.track)
-    return [track.stage(s["stage"]) for s in session.plan["stages"]]
+    return [track.stage(s["stage"]).model_copy(update={"minutes": s["minutes"]}) for s in session.plan["stages"]]
+
+
+def phase_title(kb, turn) -> str | None:
+    """The phase a turn belongs to, as the chat labels it."""
+    if not turn.phase or not turn.stage:
+        return None
+    if turn.phase == INVITE:
+        return "Your questions"
+    fmt = kb.formats.for_stage(turn.stage)
+    return next((p.title for p in fmt.phases if p.id == turn.phase), None)
 
 
 def turn_items(kb, records: SessionRecords) -> list[dict]:
@@ -140,6 +175,7 @@ def turn_items(kb, records: SessionRecords) -> list[dict]:
             "turn": turn,
             "opens": stages[numbers[turn.stage] - 1] if opens else None,
             "number": numbers.get(turn.stage),
+            "phase": phase_title(kb, turn),
         })
     return items
 

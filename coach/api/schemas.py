@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from coach import store
 from coach.evaluation import Agreement
+from coach.jobs import MAX_CHARS as JOB_TEXT_LIMIT
 from coach.report import Report
 
 
@@ -38,6 +39,13 @@ class SessionCreate(BaseModel):
     seed: int | None = Field(
         default=None, ge=0, lt=2**31, description="Fix the question choice (for repeatable sessions)"
     )
+    length: Literal["quick", "standard", "full"] = Field(
+        default="standard", description="quick: about 20 minutes; standard: about half the real time; full: the real loop"
+    )
+    job_description: str = Field(
+        default="", max_length=JOB_TEXT_LIMIT, description="A job advert to tailor the questions to"
+    )
+    cv_summary: str = Field(default="", max_length=JOB_TEXT_LIMIT, description="A short summary of your CV")
 
 
 class AnswerIn(BaseModel):
@@ -112,6 +120,7 @@ class TurnBase(BaseModel):
     kind: str
     stage: str | None
     question_id: str | None
+    phase: str | None = None  # a phased stage's phase; "candidate_questions" in a stage's closing questions
     text: str
     offline: bool
     created_at: datetime
@@ -167,6 +176,10 @@ class ReportOut(Report):
     id: str
     mode: str
     status: str
+    length: str = "standard"
+    # The pasted job description's skills (knowledge-base terms it names) the interview exercised, and the rest.
+    job_skills_exercised: list[str] = []
+    job_skills_not_exercised: list[str] = []
 
 
 # --- the reviewer's API ---------------------------------------------------------------------
@@ -292,6 +305,8 @@ class ReviewTurnOut(TurnBase):
 
 
 class ReviewSessionOut(SessionSummary):
+    job_description: str = ""  # what the candidate pasted to tailor the practice
+    cv_summary: str = ""
     turns: list[ReviewTurnOut]
 
 

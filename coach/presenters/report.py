@@ -10,6 +10,8 @@ from sqlmodel import Session
 
 from coach import store
 from coach.api.schemas import ReportOut
+from coach.engine import SessionPlan
+from coach.jobs import skills_exercised
 from coach.presenters.records import SessionRecords, read_records
 from coach.report import build_report, effective_scores, session_overall
 
@@ -32,7 +34,9 @@ def report_answers(records: SessionRecords) -> list[dict]:
     return [
         {"stage": t.stage, "question_id": t.question_id, "kind": t.kind, "skipped": t.kind == "skip",
          "grade": effective_grade(by_turn[t.id], overrides.get(by_turn[t.id].id, [])) if t.id in by_turn else None}
-        for t in records.turns if t.role == "candidate"
+        # A question the candidate asked the interviewer is not an answer; only the graded ones (the
+        # stage's closing questions) count, on asking good questions.
+        for t in records.turns if t.role == "candidate" and (t.kind != "candidate_question" or t.id in by_turn)
     ]
 
 
@@ -47,11 +51,18 @@ def overall_of(records: SessionRecords) -> float | None:
 
 def report_out(kb, records: SessionRecords) -> ReportOut:
     session = records.session
+    answers = report_answers(records)
     report = build_report(
-        kb, track=session.track, answers=report_answers(records), planned=planned_stages(session),
+        kb, track=session.track, answers=answers, planned=planned_stages(session),
         ended_early=session.status == "ended",
     )
-    return ReportOut(id=session.id, mode=session.mode, status=session.status, **report.model_dump())
+    asked = [a["question_id"] for a in answers if a["question_id"]]
+    exercised, not_exercised = skills_exercised(kb, session.job_description or "", asked)
+    return ReportOut(
+        id=session.id, mode=session.mode, status=session.status, **report.model_dump(),
+        length=SessionPlan.model_validate(session.plan).length,
+        job_skills_exercised=exercised, job_skills_not_exercised=not_exercised,
+    )
 
 
 def session_report(service, session_id: str) -> ReportOut:

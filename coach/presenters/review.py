@@ -65,6 +65,7 @@ def session_transcript(records: SessionRecords) -> ReviewSessionOut:
         ))
     return ReviewSessionOut(
         **records.session.model_dump(include=SUMMARY_FIELDS), score=overall_of(records), turns=turns,
+        job_description=records.session.job_description or "", cv_summary=records.session.cv_summary or "",
     )
 
 
