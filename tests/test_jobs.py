@@ -74,11 +74,11 @@ def test_reviewers_see_the_description(client, settings):
     from sqlmodel import Session
 
     from coach import store
-    from coach.api.review import session_transcript
+    from coach.api.review import transcript_of
 
     session = start(client, stages=["technical"], length="quick", job_description=API_JOB, cv_summary="Go, 5 years")
     engine = store.make_engine(settings.sqlalchemy_url)
     with Session(engine) as db:
-        detail = session_transcript(db, store.get_session(db=db, session_id=session["id"]))
+        detail = transcript_of(db, session["id"])
     engine.dispose()
     assert detail.job_description == API_JOB and detail.cv_summary == "Go, 5 years"
