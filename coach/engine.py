@@ -129,7 +129,7 @@ def stage_minutes(stages: list, length: Length) -> dict[str, int]:
     return {s.id: max(2, round(length.total_minutes * s.minutes / real)) for s in stages}
 
 
-def _stage_plan(kb: KnowledgeBase, stage, minutes: int, length: Length, picker: "_Picker", depth) -> StagePlan:
+def _stage_plan(kb: KnowledgeBase, stage, minutes: int, length: Length, picker: _Picker, depth) -> StagePlan:
     fmt = kb.formats.for_stage(stage.id)
     invite = kb.formats.candidate_questions.stages.get(stage.id)
     plan = StagePlan(

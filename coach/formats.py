@@ -34,7 +34,7 @@ class Length(Strict):
     follow_up_depth: int = Field(ge=0, le=5)
 
     @model_validator(mode="after")
-    def _one_way_to_size(self) -> "Length":
+    def _one_way_to_size(self) -> Length:
         if (self.time_share is None) == (self.total_minutes is None):
             raise ValueError("give exactly one of time_share and total_minutes")
         return self
@@ -63,7 +63,7 @@ class Format(Strict):
     phases: list[Phase] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _phases_fit_the_kind(self) -> "Format":
+    def _phases_fit_the_kind(self) -> Format:
         if (self.kind == "phased") != bool(self.phases):
             raise ValueError("a phased format needs phases, a question round has none")
         return self

@@ -11,10 +11,13 @@ import json
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:  # coach.formats builds on the models below
+    from coach.formats import Company, Formats, Sheet
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
@@ -192,9 +195,9 @@ class KnowledgeBase:
         self.criteria = {c.id: c for c in criteria}
         self.mistakes = {m.id: m for m in mistakes}
         # Stage formats, fact sheets and the company profile (coach.formats), set by load_knowledge.
-        self.formats = None
-        self.sheets: dict = {}
-        self.company = None
+        self.formats: Formats = None  # load_knowledge always sets it
+        self.sheets: dict[str, Sheet] = {}
+        self.company: Company = None
 
     def track(self, track_id: str) -> Track:
         return self.tracks[track_id]

@@ -17,18 +17,27 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from coach import store
+from coach import asking, store
 from coach.config import Settings
-from coach import asking
 from coach.engine import (
-    INVITE, Cursor, PlanError, SessionPlan, Step, advance, build_plan, current_phase, current_question, end_early,
-    start, take_question,
+    INVITE,
+    Cursor,
+    PlanError,
+    SessionPlan,
+    Step,
+    advance,
+    build_plan,
+    current_phase,
+    current_question,
+    end_early,
+    start,
+    take_question,
 )
 from coach.formats import phase_rubric
-from coach.jobs import job_terms
-from coach.listening import Heard, clarifying, listen
 from coach.interviewer import Exchange, InterviewContext, Interviewer, OfflineInterviewer
+from coach.jobs import job_terms
 from coach.knowledge import KnowledgeBase, Rubric
+from coach.listening import Heard, clarifying, listen
 from coach.observability import FALLBACKS, LLM_SECONDS, record_grade
 from coach.scoring import Grade, GradingItem, Scorer
 from coach.scoring.offline import OfflineScorer

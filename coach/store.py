@@ -274,7 +274,8 @@ def insert_pending_grade(*, db: Connection, turn: Turn, question_text: str) -> G
     now = utcnow()
     row = {
         **_PENDING_GRADE, "turn_id": turn.id, "session_id": turn.session_id, "stage": turn.stage,
-        "question_id": turn.question_id, "phase": getattr(turn, "phase", None), "question_text": question_text, "criteria": [], "mistakes": [],
+        "question_id": turn.question_id, "phase": getattr(turn, "phase", None), "question_text": question_text,
+        "criteria": [], "mistakes": [],
         "flags": [], "missed_points": [], "created_at": now, "updated_at": now,
     }
     result = db.execute(insert(GRADES), row)

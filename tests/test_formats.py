@@ -83,7 +83,7 @@ def test_non_answer_gets_one_nudge_then_moves_on(kb):
 
 
 def test_every_key_point_of_every_scenario_and_task_is_listened_for_in_one_phase(kb):
-    for question_id, sheet in kb.sheets.items():
+    for question_id, _sheet in kb.sheets.items():
         question = kb.questions[question_id]
         fmt = kb.formats.for_stage(question.stage)
         heard = [p.id for phase in fmt.phases for p in phase_key_points(kb, question_id, phase.id)]
@@ -192,7 +192,7 @@ def test_a_full_senior_loop_through_the_api(client, kb):
     for stage, phases in (("system_design", 5), ("coding", 5)):
         assert len({t["phase"] for t in turns if t["stage"] == stage and t["role"] == "candidate"}) == phases
     assert len({t["question_id"] for t in interviewer if t["stage"] == "behavioral" and t["kind"] == "question"}) >= 2
-    for before, after in zip(interviewer, interviewer[1:]):  # the interviewer never says one sentence twice running
+    for before, after in zip(interviewer, interviewer[1:], strict=False):  # the interviewer never says one sentence twice running
         shared = set(before["text"].split("\n\n")) & set(after["text"].split("\n\n"))
         assert not shared, shared
 
