@@ -117,7 +117,7 @@ def _interview(args) -> int:
     from coach.engine import PlanError
     from coach.migrations import prepare_database
     from coach.store import make_engine
-    from coach.terminal import format_report, read_answers, run_interview
+    from coach.terminal import format_report, read_answers, run_interview, typed_lines
     from coach.wiring import build_service
 
     settings = get_settings()
@@ -125,10 +125,12 @@ def _interview(args) -> int:
     prepare_database(engine, settings)
     service = build_service(settings, engine)
     stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
+    # At a terminal: line editing and history; from a pipe or file: the lines as they are.
+    lines = typed_lines(settings.data_dir / "interview_history") if sys.stdin.isatty() else sys.stdin
     print(f"grading: {_grading_label(settings)}")
     try:
         session_id, report = run_interview(
-            service, read_answers(sys.stdin), lambda text: print(text, flush=True),
+            service, read_answers(lines), lambda text: print(text, flush=True),
             seniority=args.seniority, stages=stages, mode=args.mode, seed=args.seed, length=args.length,
         )
     except PlanError as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from coach.presenters.report import session_report
 from coach.report import Report
@@ -13,6 +15,34 @@ HELP = (
     "Type your answer over as many lines as you like; a line with only a dot (.) sends it.\n"
     "Send /skip to skip a question, /end to end the interview now."
 )
+
+
+HISTORY_LINES = 1000
+PROMPT = "> "
+
+
+def typed_lines(history: Path) -> Iterator[str]:
+    """Lines typed at a terminal, with line editing (arrow keys, Home/End, Ctrl-R) and the history
+    of earlier interviews (Up/Down), kept in `history` readable by this user only."""
+    import readline  # importing it gives input() line editing
+
+    readline.set_history_length(HISTORY_LINES)
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+    try:
+        while True:
+            try:
+                yield input(PROMPT)
+            except EOFError:
+                return
+    finally:
+        _save_history(readline, history)
+
+
+def _save_history(readline, history: Path) -> None:
+    history.parent.mkdir(parents=True, exist_ok=True)
+    history.touch(mode=0o600, exist_ok=True)
+    readline.write_history_file(history)
 
 
 def read_answers(lines: Iterator[str]) -> Iterator[str]:

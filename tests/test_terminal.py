@@ -77,3 +77,66 @@ def test_a_full_loop_in_the_terminal_walks_every_phase_and_answers_the_candidate
             assert " ".join(phase.prompt.split()) in " ".join(out.split()), phase.id
     assert next(f.answer for f in kb.company.facts if f.about == "challenges") in " ".join(out.split())
     assert "That's the end of the interview" in out
+
+
+LEFT, UP = b"\x1b[D", b"\x1b[A"
+
+
+def _interview_at_a_terminal(tmp_path, keys: list[bytes]) -> str:
+    """Run `coach interview` on a pseudo-terminal, typing `keys` (one line each) once it prompts."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    main_fd, terminal = pty.openpty()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this checkout's coach, from any folder
+    env = {**os.environ, "COACH_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": root}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "coach.cli", "interview", "--stages", "phone_screen", "--seed", "3"],
+        stdin=terminal, stdout=terminal, stderr=terminal, env=env, cwd=os.getcwd(),
+    )
+    os.close(terminal)
+    output = b""
+    try:
+        for key in keys:
+            output += _read_until(main_fd, b"> ", time.monotonic() + 120)
+            os.write(main_fd, key + b"\r")
+        process.wait(120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(main_fd)
+    return output.decode(errors="replace")
+
+
+def _read_until(fd: int, marker: bytes, deadline: float) -> bytes:
+    import os
+    import select
+    import time
+
+    seen = b""
+    while not seen.endswith(marker):
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"no prompt from coach interview: {seen[-500:]!r}"
+        seen += os.read(fd, 4096)
+    return seen
+
+
+def _candidate_texts(tmp_path) -> list[str]:
+    from sqlalchemy import select
+
+    from coach import store
+
+    db_engine = store.make_engine(f"sqlite:///{tmp_path / 'data' / 'coach.db'}")
+    with db_engine.connect() as db:
+        rows = db.execute(select(store.TURNS.c.text).where(store.TURNS.c.role == "candidate").order_by(store.TURNS.c.id))
+        return list(rows.scalars())
+
+
+def test_arrow_keys_edit_the_answer_and_up_recalls_earlier_lines(tmp_path):
+    _interview_at_a_terminal(tmp_path, [b"Redis caches" + LEFT * 3 + b"XY", b".", b"/end"])
+    assert _candidate_texts(tmp_path) == ["Redis cacXYhes"]  # edited in place, no escape codes stored
+    _interview_at_a_terminal(tmp_path, [UP * 3, b".", b"/end"])  # the history of the first interview
+    assert _candidate_texts(tmp_path) == ["Redis cacXYhes", "Redis cacXYhes"]
