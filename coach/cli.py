@@ -99,7 +99,10 @@ def _serve(args) -> int:
     if args.workers > 1:
         _share_metrics(settings.data_dir / "metrics")
     print(f"coach is running at http://{host}:{port}/  (grading: {_grading_label(settings)})", flush=True)
-    uvicorn.run("coach.main:app", host=host, port=port, workers=args.workers, log_level="warning")
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from any local client;
+    # the app reads those headers itself, from COACH_TRUSTED_PROXIES only.
+    uvicorn.run("coach.main:app", host=host, port=port, workers=args.workers, log_level="warning",
+                proxy_headers=False)
     return 0
 
 

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For/-Proto are
+    # believed. Empty: the headers are ignored and the connecting address is the client.
+    trusted_proxies: str = ""
+    # When set, /metrics answers only `Authorization: Bearer <this token>`.
+    metrics_token: SecretStr | None = None
+
     @property
     def llm_enabled(self) -> bool:
         return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
@@ -66,6 +72,10 @@ class Settings(BaseSettings):
     @property
     def effective_judge_model(self) -> str:
         return self.judge_model or self.model
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [item.strip() for item in self.trusted_proxies.split(",") if item.strip()]
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -12,6 +12,10 @@ import uuid
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Label values come from a fixed set: a made-up method or path must not grow /metrics.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+REQUEST_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 REGISTRY = CollectorRegistry()
@@ -105,8 +109,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex[:16]
+        request_id = _request_id(dict(scope.get("headers") or []).get(b"x-request-id", b""))
         token = request_id_var.set(request_id)
         started, status = time.perf_counter(), 500
 
@@ -121,10 +124,26 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
+            route, method = route_label(scope), method_label(scope["method"])
+            HTTP_SECONDS.labels(method, route, str(status)).observe(elapsed)
             access_log.info(
-                "request", extra={"fields": {"method": scope["method"], "route": route, "status": status,
+                "request", extra={"fields": {"method": method, "route": route, "status": status,
                                              "ms": round(elapsed * 1000, 2)}}
             )
             request_id_var.reset(token)
+
+
+def _request_id(raw: bytes) -> str:
+    """The caller's X-Request-ID when it is a short plain token, else a fresh one (it goes into logs)."""
+    text = raw.decode("latin-1")[:64]
+    return text if text and set(text) <= REQUEST_ID_CHARS else uuid.uuid4().hex[:16]
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else "other"
+
+
+def route_label(scope: Scope) -> str:
+    """The matched route's template (never the raw path); one label for everything unmatched."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else "unmatched"

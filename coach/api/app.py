@@ -10,9 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from coach.api import candidate, exports, ops, pages, review, review_pages
+from coach.api import candidate, docs, exports, ops, pages, review, review_pages
+from coach.api.middleware import BodySizeLimit, HeadAsGet, SecurityHeaders
 from coach.config import Settings, get_settings
 from coach.engine import PlanError
 from coach.migrations import prepare_database
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None, service: InterviewService | Non
         summary="Mock interviews for backend developers, graded against rubrics with quoted evidence.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by coach.api.docs from local files, not a CDN
+        redoc_url=None,
     )
     if service is None:
         engine = make_engine(settings.sqlalchemy_url)
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None, service: InterviewService | Non
     app.state.service = service
     app.include_router(candidate.router)
     app.include_router(ops.router)
+    app.include_router(docs.router)
     app.include_router(pages.router)
     app.include_router(review.router)
     app.include_router(review_pages.router)
@@ -57,9 +61,19 @@ def create_app(settings: Settings | None = None, service: InterviewService | Non
     app.add_middleware(SessionMiddleware, **review_pages.session_cookie_options(settings))
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parents[2] / "web" / "static"), name="static")
     _add_error_handlers(app)
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
-    app.add_middleware(RequestContext)
+    _add_middleware(app, settings)
     return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """Added innermost first: the proxy headers are read before anything uses the client address."""
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestContext)
+    if settings.trusted_proxy_list:
+        # Off by default: from anyone else X-Forwarded-For would be a free new address per request.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -85,41 +99,3 @@ def _handler(status: int):
         return JSONResponse(status_code=status, content={"detail": str(exc) or "not found"})
 
     return handle
-
-
-class BodySizeLimit:
-    """Refuse bodies over the limit with 413, whether announced by Content-Length or streamed."""
-
-    def __init__(self, app: ASGIApp, limit: int):
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await self._refuse(send)
-            return
-        await self.app(scope, self._counting(receive), send)
-
-    def _counting(self, receive: Receive) -> Receive:
-        received = 0
-
-        async def counted():
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise TooLarge()
-            return message
-
-        return counted
-
-    async def _refuse(self, send: Send) -> None:
-        response = JSONResponse(status_code=413, content={"detail": f"request body too large: at most {self.limit} bytes"})
-        await response({"type": "http"}, None, send)
-
-
-class TooLarge(Exception):
-    """A streamed body passed the size limit (FastAPI answers a body it cannot read with 400)."""

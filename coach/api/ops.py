@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlmodel import Session
 
 from coach import store
-from coach.api.deps import ServiceDep
+from coach.api.deps import ServiceDep, SettingsDep, bearer_token
 from coach.observability import GRADES_PENDING, metrics_registry
 
 router = APIRouter(tags=["operations"])
@@ -29,8 +32,16 @@ def readyz(service: ServiceDep):
     return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+async def metrics_access(settings: SettingsDep, token: Annotated[str | None, Depends(bearer_token)]) -> None:
+    """With COACH_METRICS_TOKEN set, only a scraper that sends it reads the metrics."""
+    expected = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+    if expected and not hmac.compare_digest((token or "").encode(), expected.encode()):
+        raise HTTPException(status_code=401, detail="metrics need the bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+@router.get("/metrics", dependencies=[Depends(metrics_access)])
 def metrics(service: ServiceDep):
+    """Prometheus metrics (send `Authorization: Bearer <COACH_METRICS_TOKEN>` when one is set)."""
     with Session(service.engine) as db:
         GRADES_PENDING.set(store.count_grades(db=db, status="pending") + store.count_grades(db=db, status="running"))
     return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)

@@ -1,4 +1,4 @@
-// The report's "Print or save as PDF" button; print.css does the rest.
+// Every "Print" button (the candidate's report, the reviewer's transcript): print.css does the rest.
 for (const button of document.querySelectorAll("[data-print]")) {
   button.addEventListener("click", () => window.print());
 }
