@@ -11,6 +11,8 @@ from pathlib import Path
 from coach.config import get_settings
 from coach.knowledge import KnowledgeError, load_knowledge
 
+EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
@@ -53,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
                           help="measure the stored grades against the reviewers' overrides instead of a file")
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluate.set_defaults(run=_eval)
+
+    injections = commands.add_parser("eval-injection", help="how often the injection detector flags a labelled set")
+    injections.add_argument("file", type=Path, nargs="?", default=EVAL_DIR / "injections.jsonl")
+    injections.set_defaults(run=_eval_injection)
 
     knowledge = commands.add_parser("knowledge", help="the knowledge base").add_subparsers(title="commands")
     check = knowledge.add_parser("check", help="validate knowledge/ and print its counts")
@@ -242,7 +248,6 @@ def _report_bad_line(path: Path, number: int, problem: Exception) -> int:
 
 
 SHIPPED_SETS = (("tuning part", "calibration.jsonl"), ("held-out part, never used for tuning", "holdout.jsonl"))
-EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
 
 
 def _eval(args) -> int:
@@ -273,6 +278,18 @@ def _shipped_sets() -> list[tuple[str, Path]]:
     if not found:
         raise SystemExit("coach eval: give a JSONL FILE of labelled answers, or --from-reviews")
     return found
+
+
+def _eval_injection(args) -> int:
+    from coach.scoring.injection import looks_like_injection
+
+    rows = _read_jsonl(args.file, ("split", "attack", "text"))
+    for split in dict.fromkeys(r["split"] for r in rows):
+        part = [r for r in rows if r["split"] == split]
+        flagged = sum(looks_like_injection(r["text"]) for r in part)
+        what = "attacks flagged" if part[0]["attack"] else "genuine answers flagged (false positives)"
+        print(f"{split}: {flagged} of {len(part)} {what} ({flagged / len(part):.0%})")
+    return 0
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from coach.config import Settings
 from coach.knowledge import Criterion, Rubric
 from coach.prompts import strip_boundary
 from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound, capped, overall_score
-from coach.scoring.injection import injection_evidence
+from coach.scoring.injection import Finding, findings, injection_evidence
 from coach.scoring.offline import OfflineScorer
 from coach.scoring.text import words
 
@@ -188,11 +188,18 @@ def judge_messages(item: GradingItem, *, schema_in_prompt: bool, boundary: str |
         USER_TEMPLATE, stage=item.stage, seniority=item.seniority, question=item.question_text,
         criteria=item.rubric.criteria, mistakes=item.rubric.mistakes, key_points=item.rubric.key_points,
         boundary=boundary, answer=strip_boundary(item.answer, boundary),
+        suspicious=[_suspicious_passage(f, boundary) for f in findings(item.answer)],
     )
     return [
         {"role": "system", "content": prompts.render(SYSTEM_TEMPLATE, schema=schema)},
         {"role": "user", "content": user},
     ]
+
+
+def _suspicious_passage(finding: Finding, boundary: str) -> dict:
+    """A passage our detectors flagged, as data for the prompt (never able to close its block)."""
+    decoded = strip_boundary(finding.decoded, boundary)[:500] if finding.decoded else None
+    return {"kind": finding.detector, "quote": strip_boundary(finding.quote, boundary), "decoded": decoded}
 
 
 def reask_messages(reply: str, error: Exception) -> list[dict]:
