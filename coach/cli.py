@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     injections.add_argument("file", type=Path, nargs="?", default=EVAL_DIR / "injections.jsonl")
     injections.set_defaults(run=_eval_injection)
 
+    matching = commands.add_parser("eval-matching", help="how well free-text questions find their knowledge-base twin")
+    matching.add_argument("file", type=Path, nargs="?", default=EVAL_DIR / "paraphrases.jsonl")
+    matching.set_defaults(run=_eval_matching)
+
     knowledge = commands.add_parser("knowledge", help="the knowledge base").add_subparsers(title="commands")
     check = knowledge.add_parser("check", help="validate knowledge/ and print its counts")
     check.set_defaults(run=_knowledge_check)
@@ -289,6 +293,18 @@ def _eval_injection(args) -> int:
         flagged = sum(looks_like_injection(r["text"]) for r in part)
         what = "attacks flagged" if part[0]["attack"] else "genuine answers flagged (false positives)"
         print(f"{split}: {flagged} of {len(part)} {what} ({flagged / len(part):.0%})")
+    return 0
+
+
+def _eval_matching(args) -> int:
+    from coach.matching import match_figures
+
+    matcher = load_knowledge().matcher
+    rows = _read_jsonl(args.file, ("stage", "question", "expected"))
+    for split in dict.fromkeys(r.get("split", "all") for r in rows):
+        figures = match_figures(matcher, [r for r in rows if r.get("split", "all") == split])
+        print(f"{split}: {figures.matched} of {figures.total} matched ({figures.rate:.0%}), "
+              f"{figures.missed} mapped to none, {figures.wrong} wrong matches")
     return 0
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from coach.matching import QuestionMatcher
 
 if TYPE_CHECKING:  # coach.formats builds on the models below
     from coach.formats import Company, Formats, Sheet
@@ -115,6 +116,12 @@ class Question(Strict):
         return low <= SENIORITIES.index(seniority) <= high
 
 
+class SynonymGroup(Strict):
+    """Terms that ask for the same thing in a question; matching folds them to the first."""
+
+    terms: list[str] = Field(min_length=2)
+
+
 class Tip(Strict):
     id: str
     text: str
@@ -189,6 +196,7 @@ class KnowledgeBase:
         questions: list[Question],
         criteria: list[Criterion],
         mistakes: list[Mistake],
+        synonyms: list[SynonymGroup] | None = None,
     ):
         self.tracks = {t.id: t for t in tracks}
         self.questions = {q.id: q for q in questions}
@@ -198,6 +206,11 @@ class KnowledgeBase:
         self.formats: Formats = None  # load_knowledge always sets it
         self.sheets: dict[str, Sheet] = {}
         self.company: Company = None
+        self.synonyms = list(synonyms or [])
+        # Rubrics by question id, generic ones by stage: derived from the knowledge base only,
+        # which does not change while serving, so each is built once.
+        self._rubrics: dict[str, Rubric] = {}
+        self._generic_rubrics: dict[str, Rubric] = {}
 
     def track(self, track_id: str) -> Track:
         return self.tracks[track_id]
@@ -225,18 +238,38 @@ class KnowledgeBase:
             key_points=[],
         )
 
-    def match_question(self, text: str, stage_id: str | None = None) -> Question | None:
-        """The knowledge-base question whose prompt best matches free text, if any matches well."""
-        words = _words(text)
-        best, best_score = None, 0.0
-        for question in self.questions.values():
-            if stage_id and question.stage != stage_id:
+    def stage(self, stage_id: str) -> Stage:
+        for track in self.tracks.values():
+            try:
+                return track.stage(stage_id)
+            except KeyError:
                 continue
-            theirs = _words(question.prompt)
-            overlap = len(words & theirs) / max(1, len(words | theirs))
-            if overlap > best_score:
-                best, best_score = question, overlap
-        return best if best_score >= 0.5 else None
+        raise KeyError(stage_id)
+
+    @cached_property
+    def matcher(self) -> QuestionMatcher:
+        return QuestionMatcher(self.questions.values(), [g.terms for g in self.synonyms])
+
+    def match_question(self, text: str, stage_id: str | None = None) -> Question | None:
+        """The knowledge-base question that asks what `text` asks, in other words or the same; None if none does."""
+        found = self.matcher.match(text, stage_id).question_id
+        return self.questions[found] if found else None
+
+    def rubric_for_answer(
+        self, *, stage: str, question_id: str | None, question_text: str
+    ) -> tuple[Question | None, Rubric]:
+        """The question an answer was given to (by id, else by matching its text) and the rubric it is
+        graded against: the question's own, or the stage's generic one. Raises KeyError for an unknown stage."""
+        question = self.questions.get(question_id) if question_id else None
+        if question is None:
+            question = self.match_question(question_text, stage)
+        if question is not None:
+            if question.id not in self._rubrics:
+                self._rubrics[question.id] = self.rubric_for(question)
+            return question, self._rubrics[question.id]
+        if stage not in self._generic_rubrics:
+            self._generic_rubrics[stage] = self.generic_rubric(self.stage(stage))
+        return None, self._generic_rubrics[stage]
 
     def counts(self) -> dict[str, int]:
         stages = [s for t in self.tracks.values() for s in t.stages]
@@ -248,10 +281,6 @@ class KnowledgeBase:
             "mistakes": len(self.mistakes),
             "tips": sum(len(s.preparation_tips) for s in stages),
         }
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2}
 
 
 def _read(path: Path, model: type[BaseModel], key: str) -> list:
@@ -325,7 +354,8 @@ def load_knowledge(root: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     criteria = _unique(_read(root / "criteria.yaml", Criterion, "criteria"), "criterion", root / "criteria.yaml")
     mistakes = _unique(_read(root / "mistakes.yaml", Mistake, "mistakes"), "mistake", root / "mistakes.yaml")
     _unique(questions, "question", root / "questions")
-    kb = KnowledgeBase(tracks, questions, criteria, mistakes)
+    synonyms = _read(root / "synonyms.yaml", SynonymGroup, "synonyms") if (root / "synonyms.yaml").exists() else []
+    kb = KnowledgeBase(tracks, questions, criteria, mistakes, synonyms)
     from coach.formats import check_formats, load_formats  # formats build on the models above
 
     kb.formats, kb.sheets, kb.company = load_formats(root)

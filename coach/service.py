@@ -36,7 +36,7 @@ from coach.engine import (
 from coach.formats import phase_rubric
 from coach.interviewer import Exchange, InterviewContext, Interviewer, OfflineInterviewer
 from coach.jobs import job_terms
-from coach.knowledge import KnowledgeBase, Rubric
+from coach.knowledge import KnowledgeBase
 from coach.listening import Heard, clarifying, listen
 from coach.observability import FALLBACKS, LLM_SECONDS, record_grade
 from coach.scoring import Grade, GradingItem, Scorer
@@ -114,7 +114,6 @@ class InterviewService:
         self.scorer = scorer
         self.now = now
         self.grade_waiting = lambda: None  # replaced by the background grader to wake it
-        self._rubrics: dict[str, Rubric] = {}  # by question id: derived from the knowledge base only
 
     # --- starting -----------------------------------------------------------------------
 
@@ -385,36 +384,22 @@ class InterviewService:
         )
 
     def grading_item(self, *, stage, question_id, question_text, answer, seniority="middle", phase=None) -> GradingItem:
-        question = self.kb.questions.get(question_id) if question_id else None
-        if question is None:
-            question = self.kb.match_question(question_text, stage)
+        self._stage(stage)  # an unknown stage is a PlanError
+        question, rubric = self.kb.rubric_for_answer(stage=stage, question_id=question_id, question_text=question_text)
         if question is not None and phase and phase != INVITE and question.id in self.kb.sheets:
             rubric = phase_rubric(self.kb, question, phase)  # a phased stage is graded phase by phase
-        elif question is not None:
-            rubric = self._rubric(question)
-        else:
-            rubric = self.kb.generic_rubric(self._stage(stage))
         return GradingItem(
             stage=stage, question_text=question.prompt if question else question_text, question=question,
             rubric=rubric, answer=answer, seniority=seniority,
         )
 
-    def _rubric(self, question) -> Rubric:
-        """The question's rubric, built once per question: the knowledge base does not change while serving."""
-        rubric = self._rubrics.get(question.id)
-        if rubric is None:
-            rubric = self._rubrics[question.id] = self.kb.rubric_for(question)
-        return rubric
-
     # --- helpers ------------------------------------------------------------------------
 
     def _stage(self, stage_id: str):
-        for track in self.kb.tracks.values():
-            try:
-                return track.stage(stage_id)
-            except KeyError:
-                continue
-        raise PlanError(f"unknown stage {stage_id!r}")
+        try:
+            return self.kb.stage(stage_id)
+        except KeyError:
+            raise PlanError(f"unknown stage {stage_id!r}") from None
 
     def _say(self, step: Step, context: InterviewContext) -> tuple[str, bool]:
         pieces: list[str] = []
