@@ -116,6 +116,13 @@ class Question(Strict):
         return low <= SENIORITIES.index(seniority) <= high
 
 
+class ModelAnswer(Strict):
+    """A strong reference answer to one question, task or scenario, in our own words."""
+
+    question: str  # the question id
+    answer: str = Field(min_length=200)
+
+
 class SynonymGroup(Strict):
     """Terms that ask for the same thing in a question; matching folds them to the first."""
 
@@ -178,6 +185,7 @@ class Rubric(Strict):
     criteria: list[Criterion]
     mistakes: list[Mistake]
     key_points: list[KeyPoint]
+    model_answer: str | None = None  # what a strong answer covers; None for a generic rubric
 
     @cached_property
     def version(self) -> str:
@@ -197,6 +205,7 @@ class KnowledgeBase:
         criteria: list[Criterion],
         mistakes: list[Mistake],
         synonyms: list[SynonymGroup] | None = None,
+        model_answers: dict[str, str] | None = None,
     ):
         self.tracks = {t.id: t for t in tracks}
         self.questions = {q.id: q for q in questions}
@@ -207,6 +216,7 @@ class KnowledgeBase:
         self.sheets: dict[str, Sheet] = {}
         self.company: Company = None
         self.synonyms = list(synonyms or [])
+        self.model_answers = dict(model_answers or {})  # question id -> reference answer
         # Rubrics by question id, generic ones by stage: derived from the knowledge base only,
         # which does not change while serving, so each is built once.
         self._rubrics: dict[str, Rubric] = {}
@@ -227,6 +237,7 @@ class KnowledgeBase:
             criteria=[self.criteria[c] for c in question.criteria],
             mistakes=[self.mistakes[m] for m in question.mistakes],
             key_points=list(question.key_points),
+            model_answer=self.model_answers.get(question.id),
         )
 
     def generic_rubric(self, stage: Stage) -> Rubric:
@@ -355,7 +366,8 @@ def load_knowledge(root: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     mistakes = _unique(_read(root / "mistakes.yaml", Mistake, "mistakes"), "mistake", root / "mistakes.yaml")
     _unique(questions, "question", root / "questions")
     synonyms = _read(root / "synonyms.yaml", SynonymGroup, "synonyms") if (root / "synonyms.yaml").exists() else []
-    kb = KnowledgeBase(tracks, questions, criteria, mistakes, synonyms)
+    model_answers = _model_answers(root / MODEL_ANSWERS, questions)
+    kb = KnowledgeBase(tracks, questions, criteria, mistakes, synonyms, model_answers)
     from coach.formats import check_formats, load_formats  # formats build on the models above
 
     kb.formats, kb.sheets, kb.company = load_formats(root)
@@ -364,3 +376,31 @@ def load_knowledge(root: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     if problems:
         raise KnowledgeError("\n".join(problems))
     return kb
+
+
+MODEL_ANSWERS = "model_answers"
+
+
+def _model_answers(directory: Path, questions: list[Question]) -> dict[str, str]:
+    """Reference answers by question id: one for every question, none for an unknown id.
+
+    They live in their own files (knowledge/model_answers/<stage>.yaml), so adding a question
+    and writing its reference answer never edit the same lines as someone else's change."""
+    answers: dict[str, str] = {}
+    stages = {q.id: q.stage for q in questions}
+    problems = []
+    for path in sorted(directory.glob("*.yaml")):
+        for item in _read(path, ModelAnswer, "model_answers"):
+            if item.question not in stages:
+                problems.append(f"{path}: model answer for unknown question {item.question!r}")
+            elif item.question in answers:
+                problems.append(f"{path}: second model answer for question {item.question!r}")
+            answers[item.question] = item.answer.strip()
+    problems += [
+        f"question {qid}: no model answer; add one to {directory}/{stage}.yaml "
+        f"(- question: {qid}, answer: a strong reference answer in your own words)"
+        for qid, stage in stages.items() if qid not in answers
+    ]
+    if problems:
+        raise KnowledgeError("\n".join(problems))
+    return answers

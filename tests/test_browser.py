@@ -134,6 +134,20 @@ def test_a_coach_mode_interview_ends_on_the_report(page, kb):
     assert not page.locator(".report-actions").is_visible()
 
 
+def test_coach_mode_shows_what_a_strong_answer_covers_after_the_feedback(page, kb):
+    start(page, stages=("phone_screen",))
+    question = page.get_attribute("#chat", "data-question")
+    answer(page, f"{strong_answer(kb, question)} {XSS}")
+    turn = page.locator("#transcript li.candidate[data-seq]").first
+    turn.locator(".feedback[data-status=done]").wait_for()
+    reference = turn.locator("details.model-answer[open]")
+    reference.wait_for()
+    assert reference.locator("summary").inner_text() == "What a strong answer covers"
+    assert reference.locator("p").inner_text() == kb.model_answers[question]
+    order = turn.evaluate("li => [...li.children].map(c => c.className)")
+    assert order.index("model-answer") > order.index("feedback")
+
+
 def test_a_full_default_interview_with_the_code_editor(page, kb):
     page.set_viewport_size({"width": 1200, "height": 1000})
     start(page, stages=("phone_screen", "coding", "system_design", "behavioral"))
@@ -246,6 +260,7 @@ def test_interview_mode_hides_grades_until_the_end(page, kb):
     assert page.locator("#transcript .feedback").count() == 0
     page.reload()
     assert page.locator("#transcript .feedback").count() == 0
+    assert page.locator("#transcript .model-answer").count() == 0
 
     answer_until_done(page, kb)
     page.click("#report-link")

@@ -180,6 +180,25 @@ def test_the_prompt_marks_the_passages_the_detectors_flagged_as_data(mock, judge
     assert all(c.score in (None, 1) for c in grade.criteria)
 
 
+def test_the_request_carries_the_model_answer_as_the_top_level_reference(mock, kb):
+    settings = llm_settings(judge_model="judge-model")
+    from coach.llm import make_client
+
+    question = kb.questions["tech-acid-properties"]
+    rubric = kb.rubric_for(question)
+    graded = GradingItem(stage="technical", question_text=question.prompt, question=question, rubric=rubric,
+                         answer="Atomicity means all or nothing, so a failed transfer is rolled back entirely.")
+    route = mock.post(f"{BASE}/chat/completions").mock(return_value=reply(verdict(criteria=[
+        {"criterion_id": rubric.criteria[0].id, "reasoning": "ok", "evidence": [], "score": 3, "feedback": ""},
+    ])))
+    LLMJudge(make_client(settings), settings).grade(graded)
+    user = bodies(route)[0]["messages"][1]["content"]
+    reference = user.split("## Reference answer (the top level)")[1].split("## The question")[0]
+    assert kb.model_answers["tech-acid-properties"] in reference
+    assert user.index("## Reference key points") < user.index("## Reference answer")
+    assert rubric.model_answer == kb.model_answers["tech-acid-properties"]
+
+
 def test_a_clean_answer_has_no_flagged_passages_in_the_prompt():
     user = judge_messages(item(), schema_in_prompt=False)[1]["content"]
     assert "<<<FLAGGED" not in user and "flagged as instructions" not in user

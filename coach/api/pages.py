@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session
 
 from coach import store
-from coach.api.deps import DbDep, ServiceDep, SettingsDep
+from coach.api.deps import DbDep, KnowledgeDep, ServiceDep, SettingsDep
 from coach.api.templating import templates
 from coach.config import Settings
 from coach.engine import INVITE, PlanError, stage_minutes
@@ -167,16 +167,21 @@ def turn_items(kb, records: SessionRecords) -> list[dict]:
     """The transcript, each interviewer turn that opens a stage marked with that stage."""
     stages = stage_list(kb, records.session)
     numbers = {s.id: n for n, s in enumerate(stages, start=1)}
-    items, current = [], None
+    items, current, shown = [], None, set()
     for turn in transcript_out(records):
         opens = turn.role == "interviewer" and turn.stage is not None and turn.stage != current
         current = turn.stage or current
+        model_answer = kb.model_answers.get(turn.question_id) if records.session.mode == "coach" and turn.grade else None
         items.append({
             "turn": turn,
             "opens": stages[numbers[turn.stage] - 1] if opens else None,
             "number": numbers.get(turn.stage),
             "phase": phase_title(kb, turn),
+            "model_answer": model_answer,
+            "model_answer_open": model_answer is not None and turn.question_id not in shown,  # later ones fold
         })
+        if model_answer:
+            shown.add(turn.question_id)
     return items
 
 
@@ -201,6 +206,19 @@ def turns_fragment(request: Request, session: OwnedDep, service: ServiceDep, db:
         return not_found(request)
     items = [i for i in turn_items(service.kb, read_records(db, session)) if i["turn"].seq > after]
     return templates.TemplateResponse(request, "_turns.html", {"items": items})
+
+
+# --- reference answers ----------------------------------------------------------------------
+
+
+@router.get("/questions/{question_id}", response_class=HTMLResponse)
+def question_page(request: Request, question_id: str, kb: KnowledgeDep):
+    """A question with what a strong answer covers; the report and the reviewer transcript link here."""
+    question = kb.questions.get(question_id)
+    if question is None:
+        raise HTTPException(status_code=404, detail="question not found")
+    context = {"question": question, "stage": kb.stage(question.stage), "model_answer": kb.model_answers[question.id]}
+    return templates.TemplateResponse(request, "question.html", context)
 
 
 # --- report ---------------------------------------------------------------------------------

@@ -149,6 +149,7 @@ class SessionCreated(BaseModel):
 class AnswerOut(BaseModel):
     turn_id: int
     grade: GradeOut | None
+    model_answer: str | None = None  # coach mode, with the grade: what a strong answer covers
     reply: ReplyOut
     stage: str | None
     question: QuestionOut | None

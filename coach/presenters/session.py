@@ -51,6 +51,7 @@ def answer_out(kb, result: AnswerResult) -> AnswerOut:
     show = grades_visible(result.session) and result.session.mode == "coach"
     return AnswerOut(
         turn_id=result.answer.id, grade=GradeOut.of(result.grade) if show and result.grade else None,
+        model_answer=kb.model_answers.get(result.answer.question_id) if show and result.grade else None,
         reply=ReplyOut(id=result.reply.id, text=result.reply.text, kind=result.reply.kind),
         stage=stage, question=question, done=result.session.status != "active",
         stage_deadline=stage_deadline_iso(result.session),

@@ -187,7 +187,7 @@ def judge_messages(item: GradingItem, *, schema_in_prompt: bool, boundary: str |
     user = prompts.render(
         USER_TEMPLATE, stage=item.stage, seniority=item.seniority, question=item.question_text,
         criteria=item.rubric.criteria, mistakes=item.rubric.mistakes, key_points=item.rubric.key_points,
-        boundary=boundary, answer=strip_boundary(item.answer, boundary),
+        model_answer=item.rubric.model_answer, boundary=boundary, answer=strip_boundary(item.answer, boundary),
         suspicious=[_suspicious_passage(f, boundary) for f in findings(item.answer)],
     )
     return [
