@@ -110,8 +110,8 @@ def test_genuine_answers_are_not_flagged(answer):
 
 
 def test_the_knowledge_base_text_itself_is_not_an_injection(kb):
-    """The rubric's own words pasted back are gaming, not an instruction to the grader."""
-    texts = [q.prompt for q in kb.questions.values()]
+    """The rubric's (or model answer's) own words pasted back are gaming, not an instruction to the grader."""
+    texts = [q.prompt for q in kb.questions.values()] + list(kb.model_answers.values())
     texts += [p.text for q in kb.questions.values() for p in q.key_points]
     texts += [f.prompt for q in kb.questions.values() for f in q.follow_ups]
     texts += [level for c in kb.criteria.values() for level in c.levels.values()]

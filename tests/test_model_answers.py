@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 from coach.knowledge import KNOWLEDGE_DIR, KnowledgeError, load_knowledge
 from tests.answers import strong_answer
 from tests.conftest import auth, start
+from tests.review_support import account, sessions  # noqa: F401  (fixtures)
 from tests.test_pages import web  # noqa: F401  (fixture)
 
 
@@ -108,3 +109,15 @@ def test_a_model_answer_is_escaped_on_the_question_page(client, kb, monkeypatch)
     page = client.get(f"/questions/{question_id}")
     client.app.dependency_overrides.clear()
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;" in page.text
+
+
+def test_the_reviewer_transcript_links_each_answer_to_its_model_answer(client, account, sessions):
+    from tests.review_support import login, soup
+
+    login(client, account)
+    page = soup(client.get(f"/review/sessions/{sessions['senior']['id']}"))
+    answers = page.select("li.turn-candidate")
+    links = [a["href"] for a in page.select("li.turn-candidate .model-answer-link a")]
+    assert answers and len(links) == len(answers)
+    assert all(href.startswith("/questions/") and href.endswith("#model-answer") for href in links)
+    assert client.get(links[0].split("#")[0]).status_code == 200
