@@ -285,9 +285,10 @@ def _shipped_sets() -> list[tuple[str, Path]]:
 
 
 def _eval_injection(args) -> int:
+    from coach.evaluation import read_labeled
     from coach.scoring.injection import looks_like_injection
 
-    rows = _read_jsonl(args.file, ("split", "attack", "text"))
+    rows = read_labeled(args.file, ("split", "attack", "text"))
     for split in dict.fromkeys(r["split"] for r in rows):
         part = [r for r in rows if r["split"] == split]
         flagged = sum(looks_like_injection(r["text"]) for r in part)
@@ -297,10 +298,11 @@ def _eval_injection(args) -> int:
 
 
 def _eval_matching(args) -> int:
+    from coach.evaluation import read_labeled
     from coach.matching import match_figures
 
     matcher = load_knowledge().matcher
-    rows = _read_jsonl(args.file, ("stage", "question", "expected"))
+    rows = read_labeled(args.file, ("stage", "question", "expected"))
     for split in dict.fromkeys(r.get("split", "all") for r in rows):
         figures = match_figures(matcher, [r for r in rows if r.get("split", "all") == split])
         print(f"{split}: {figures.matched} of {figures.total} matched ({figures.rate:.0%}), "
