@@ -69,7 +69,7 @@ class Vocabulary:
     phrases: tuple[tuple[str, str], ...]  # (phrase as a spaced stem sequence, canonical token), longest first
 
     @classmethod
-    def from_groups(cls, groups: list[list[str]]) -> "Vocabulary":
+    def from_groups(cls, groups: list[list[str]]) -> Vocabulary:
         pairs = []
         for group in groups:
             canonical = "_".join(_stems(group[0]))  # one token, never a stopword

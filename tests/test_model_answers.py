@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bs4 import BeautifulSoup
 
 from coach.knowledge import KNOWLEDGE_DIR, KnowledgeError, load_knowledge
 from tests.answers import strong_answer
