@@ -259,10 +259,17 @@ class KnowledgeBase:
 
     @cached_property
     def matcher(self) -> QuestionMatcher:
-        return QuestionMatcher(self.questions.values(), [g.terms for g in self.synonyms])
+        # Invite questions ("what would you like to ask me?") are asked by the engine with their id; matched by
+        # text they would shadow the stage's own question of the same kind, so only asked questions compete.
+        asked = [q for q in self.questions.values() if q.kind != "invite"]
+        return QuestionMatcher(asked, [g.terms for g in self.synonyms])
 
     def match_question(self, text: str, stage_id: str | None = None) -> Question | None:
         """The knowledge-base question that asks what `text` asks, in other words or the same; None if none does."""
+        wording = " ".join(text.split()).casefold()
+        for question in self.questions.values():  # its own wording, invite questions included
+            if (stage_id is None or question.stage == stage_id) and " ".join(question.prompt.split()).casefold() == wording:
+                return question
         found = self.matcher.match(text, stage_id).question_id
         return self.questions[found] if found else None
 
