@@ -10,7 +10,7 @@ import hashlib
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -87,6 +87,77 @@ class FollowUp(Strict):
     prompt: str
 
 
+class CodeTest(Strict):
+    """One Python test: call the entry function with `args` (or build the entry class with `args` and
+    make `calls`, each [method, [args]]) and compare what comes back with `expected`."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    args: list[Any] = Field(default_factory=list)
+    calls: list[tuple[str, list[Any]]] | None = None
+    expected: Any
+    hidden: bool = False  # not shown before the answer is sent; run on submit
+
+
+class PythonTask(Strict):
+    """A Python task the candidate's browser runs (Pyodide): starter code and tests, plus our own
+    reference solution, which a test runs against the tests to prove the data right."""
+
+    language: Literal["python"]
+    focus: Literal["algorithmic", "data"]
+    entry: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")  # the function or class the tests call
+    starter: str
+    reference: str
+    tests: list[CodeTest] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _visible_and_hidden_tests(self) -> "PythonTask":
+        names = [t.name for t in self.tests]
+        if len(set(names)) != len(names):
+            raise ValueError("test names must be unique")
+        if all(t.hidden for t in self.tests) or not any(t.hidden for t in self.tests):
+            raise ValueError("a task needs visible example tests and hidden tests")
+        return self
+
+    def test_names(self) -> list[str]:
+        return [t.name for t in self.tests]
+
+
+class ResultSet(Strict):
+    columns: list[str] = Field(min_length=1)
+    rows: list[list[Any]]
+    ordered: bool = True  # False: any row order is right
+
+
+class QueryPlan(Strict):
+    """For an optimisation task: the slow query's plan on the seed schema and the plan the reference
+    solution reaches (both `EXPLAIN QUERY PLAN` detail lines); the candidate's plan must not scan
+    any of `no_full_scan` in full."""
+
+    query: str
+    before: list[str] = Field(min_length=1)
+    after: list[str] = Field(min_length=1)
+    no_full_scan: list[str] = Field(min_length=1)
+
+
+class SqlTask(Strict):
+    """A SQL task the candidate's browser runs (sql.js): a seed schema with data, the result set the
+    last query must return and, for optimisation, the query plan before and after."""
+
+    language: Literal["sql"]
+    focus: Literal["data"] = "data"
+    schema_sql: str  # CREATE TABLE and INSERT statements, run on a fresh database before each run
+    starter: str
+    reference: str
+    expected: ResultSet
+    plan: QueryPlan | None = None
+
+    def test_names(self) -> list[str]:
+        return ["result-set", *(["no-full-scan"] if self.plan else [])]
+
+
+RunnableTask = Annotated[PythonTask | SqlTask, Field(discriminator="language")]
+
+
 class Question(Strict):
     id: str
     stage: StageId
@@ -99,6 +170,7 @@ class Question(Strict):
     criteria: list[str] = Field(min_length=1)
     mistakes: list[str] = Field(default_factory=list)
     source: str
+    runnable: RunnableTask | None = None  # coding tasks whose code the candidate can run in the browser
 
     @model_validator(mode="after")
     def _follow_ups_probe_known_points(self) -> Question:
@@ -109,6 +181,8 @@ class Question(Strict):
         low, high = self.seniority
         if SENIORITIES.index(low) > SENIORITIES.index(high):
             raise ValueError("seniority range must go from lower to higher")
+        if self.runnable is not None and self.stage != "coding":
+            raise ValueError("only coding tasks can be runnable")
         return self
 
     def fits(self, seniority: str) -> bool:
@@ -298,6 +372,7 @@ class KnowledgeBase:
             "criteria": len(self.criteria),
             "mistakes": len(self.mistakes),
             "tips": sum(len(s.preparation_tips) for s in stages),
+            "runnable tasks": sum(1 for q in self.questions.values() if q.runnable),
         }
 
 
@@ -349,8 +424,20 @@ def _check_references(kb: KnowledgeBase) -> None:
     for question in kb.questions.values():
         problems += [f"question {question.id}: unknown criterion {c!r}" for c in question.criteria if c not in kb.criteria]
         problems += [f"question {question.id}: unknown mistake {m!r}" for m in question.mistakes if m not in kb.mistakes]
+    problems += _runnable_coverage(kb)
     if problems:
         raise KnowledgeError("\n".join(problems))
+
+
+def _runnable_coverage(kb: KnowledgeBase) -> list[str]:
+    """Every seniority gets at least two coding tasks it can run, one algorithmic and one on data."""
+    problems = []
+    for level in SENIORITIES:
+        runnable = [q.runnable for q in kb.questions_for("coding", level) if q.runnable]
+        focuses = {task.focus for task in runnable}
+        if len(runnable) < 2 or focuses != {"algorithmic", "data"}:
+            problems.append(f"coding: {level} needs two or more runnable tasks, algorithmic and data")
+    return problems
 
 
 def _unique(items: list, what: str, path: Path) -> list:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from coach import asking, store
+from coach.coderun import CodeAnswer, RunResult, check_code_answer, stored
 from coach.config import Settings
 from coach.engine import (
     INVITE,
@@ -154,14 +155,18 @@ class InterviewService:
         return result
 
     def accept_answer(
-        self, *, session_id: str, text: str, skipped: bool = False, idempotency_key: str | None = None
+        self, *, session_id: str, text: str, skipped: bool = False, idempotency_key: str | None = None,
+        code: CodeAnswer | None = None,
     ) -> Accepted:
-        """Commit the answer (or find the one this idempotency key already stored)."""
+        """Commit the answer (or find the one this idempotency key already stored).
+
+        `text` is the whole answer (a code answer's code included, see coach.coderun.answer_text);
+        `code` adds its structured parts, checked against the current question's task first."""
         idempotency_key = (idempotency_key or "").strip() or None  # an empty header is no key, not the key ""
         replay = self._replay(session_id, idempotency_key, "skip" if skipped else "answer", text)
         if replay is not None:
             return Accepted(session_id=session_id, answer=replay.answer, grade=replay.grade, replay=replay)
-        return self._store_answer(session_id, text, skipped, idempotency_key)
+        return self._store_answer(session_id, text, skipped, idempotency_key, code)
 
     def respond(self, accepted: Accepted) -> Iterator[ReplyChunk | AnswerResult]:
         """Grade the answer (coach mode), then stream the interviewer's reply; the result comes last."""
@@ -171,7 +176,7 @@ class InterviewService:
             return
         yield from self._respond(accepted.session_id, accepted.answer, accepted.grade, accepted.session, accepted.turns)
 
-    def _store_answer(self, session_id, text, skipped, idempotency_key) -> Accepted:
+    def _store_answer(self, session_id, text, skipped, idempotency_key, code=None) -> Accepted:
         """One short transaction: read the session and its turns, add the answer (and its pending grade), commit."""
         with self.engine.connect() as db:
             # Turns first, then the session: a reply committed in between can only make the session
@@ -184,12 +189,14 @@ class InterviewService:
             stage, question_id = current_question(plan, cursor)
             phase = current_phase(plan, cursor)
             kind = message_kind(text, skipped=skipped, in_questions=cursor.asking)
+            if code is not None:  # before anything is written: a refused run changes nothing stored
+                check_code_answer(self.kb.questions.get(question_id), code)
             try:
                 with store.write_lock(self.engine):
                     answer = store.insert_turn(
                         db=db, session_id=session_id, seq=turns[-1].seq + 1 if turns else 0, role="candidate",
                         kind=kind, stage=stage, question_id=question_id, phase=phase, text=text,
-                        idempotency_key=idempotency_key,
+                        idempotency_key=idempotency_key, code=stored(code) if code is not None else None,
                     )
                     grade = store.insert_pending_grade(
                         db=db, turn=answer, question_text=self._question_text(question_id, phase)
@@ -377,20 +384,25 @@ class InterviewService:
             db.commit()
 
     def _grading_item(self, db, record: store.GradeRecord) -> GradingItem:
+        code = store.read_code(db=db, turn_id=record.turn_id)
         return self.grading_item(
             stage=record.stage, question_id=record.question_id, question_text=record.question_text,
             answer="\n\n".join(store.answer_texts(db=db, record=record)),
             seniority=store.read_seniority(db=db, session_id=record.session_id), phase=getattr(record, "phase", None),
+            run=RunResult.model_validate({k: v for k, v in code["run"].items() if k != "claimed_by"})
+            if code and code.get("run") else None,
         )
 
-    def grading_item(self, *, stage, question_id, question_text, answer, seniority="middle", phase=None) -> GradingItem:
+    def grading_item(
+        self, *, stage, question_id, question_text, answer, seniority="middle", phase=None, run=None
+    ) -> GradingItem:
         self._stage(stage)  # an unknown stage is a PlanError
         question, rubric = self.kb.rubric_for_answer(stage=stage, question_id=question_id, question_text=question_text)
         if question is not None and phase and phase != INVITE and question.id in self.kb.sheets:
             rubric = phase_rubric(self.kb, question, phase)  # a phased stage is graded phase by phase
         return GradingItem(
             stage=stage, question_text=question.prompt if question else question_text, question=question,
-            rubric=rubric, answer=answer, seniority=seniority,
+            rubric=rubric, answer=answer, seniority=seniority, run=run,
         )
 
     # --- helpers ------------------------------------------------------------------------

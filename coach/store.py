@@ -65,6 +65,8 @@ class Turn(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     offline: bool = False  # an interviewer turn written without the LLM
     idempotency_key: str | None = None
+    # A coding answer's code, language and latest run (the run is the candidate's claim): see coach.coderun
+    code: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -264,7 +266,8 @@ def insert_turn(*, db: Connection, session_id: str, seq: int | None = None, **fi
     if seq is None:
         last = db.execute(_LAST_SEQ, {"b_session": session_id}).scalar()
         seq = 0 if last is None else last + 1
-    row = {"stage": None, "question_id": None, "phase": None, "offline": False, "idempotency_key": None, **fields,
+    row = {"stage": None, "question_id": None, "phase": None, "offline": False, "idempotency_key": None, "code": None,
+           **fields,
            "session_id": session_id, "seq": seq, "created_at": utcnow()}
     result = db.execute(insert(TURNS), row)
     return Turn.model_construct(id=result.inserted_primary_key[0], **row)
@@ -309,6 +312,11 @@ def answer_texts(*, db: Connection, record: GradeRecord) -> list[str]:
     )
     params = {"b_session": record.session_id, "b_turn": record.turn_id, "b_question": record.question_id}
     return list(db.execute(query, params).scalars())
+
+
+def read_code(*, db: Connection, turn_id: int) -> dict | None:
+    """The code (with its claimed run) stored with an answer, if it has any."""
+    return db.execute(select(TURNS.c.code).where(TURNS.c.id == turn_id)).scalar()
 
 
 def read_seniority(*, db: Connection, session_id: str) -> str | None:

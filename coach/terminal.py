@@ -70,7 +70,7 @@ def run_interview(
         track="backend-developer", seniority=seniority, stages=stages, mode=mode, seed=seed, length=length
     )
     say(f"Session {session.id} ({mode} mode). {HELP}\n")
-    say(f"Interviewer: {turns[0].text}\n")
+    say(f"Interviewer: {turns[0].text}\n" + run_note(service, turns[0].question_id))
     for text in answers:
         if text == "/end":
             break
@@ -84,11 +84,23 @@ def run_interview(
         )
         if result.grade is not None and mode == "coach":
             say(feedback(result.grade))
-        say(f"Interviewer: {result.reply.text}\n")
+        say(f"Interviewer: {result.reply.text}\n" + run_note(service, result.reply.question_id, result.reply.kind))
         if result.session.status != "active":
             break
     service.finish(session_id=session.id)
     return session.id, session_report(service, session.id)
+
+
+RUN_NOTE = (
+    "(This task has tests. Running your code against them is a web feature (coach serve); here, type or "
+    "paste your code and explain it, and it is graded as written.)\n"
+)
+
+
+def run_note(service: InterviewService, question_id: str | None, kind: str = "question") -> str:
+    """Said when a task that the web app can run is asked (not again on its follow-ups)."""
+    question = service.kb.questions.get(question_id) if question_id else None
+    return RUN_NOTE if question is not None and question.runnable and kind == "question" else ""
 
 
 def feedback(grade) -> str:

@@ -16,6 +16,7 @@ import pytest
 from coach.api.app import create_app
 from coach.config import Settings
 from tests.answers import strong_answer
+from tests.coderun_support import code_text, set_code
 from tests.fake_llm import serve
 
 pytestmark = pytest.mark.browser
@@ -160,10 +161,10 @@ def test_a_full_default_interview_with_the_code_editor(page, kb):
         seen.add(stage)
         if stage == "coding" and not shot["taken"]:
             check_code_editor(page)
-            page.fill("#answer", draft_for(kb.questions[page.get_attribute("#chat", "data-question")].prompt))
-            page.focus("#answer")
-            page.eval_on_selector("#answer", "el => { el.setSelectionRange(0, 0); el.scrollTop = 0; }")
+            set_code(page, draft_for(kb.questions[page.get_attribute("#chat", "data-question")].prompt))
+            page.fill("#answer", "An OrderedDict keeps recency order, so get and put stay O(1).")
             save_screenshot(page, "chat.png")
+            set_code(page, "")  # the notes alone are this answer
             shot["taken"] = True
 
     answer_until_done(page, kb, limit=60, on_answer=before_answer, compose=uneven_answer)
@@ -210,11 +211,12 @@ def draft_for(prompt: str) -> str:
 
 
 def check_code_editor(page) -> None:
-    """In the coding stage the answer box is a code editor: Tab indents, Enter keeps indentation."""
-    editor = page.locator("#answer")
-    assert "code" in editor.get_attribute("class")
-    editor.fill("")
-    editor.focus()
+    """In the coding stage code goes in a CodeMirror editor: Tab indents, Enter keeps indentation,
+    Esc then Tab leaves it; the notes box below stays a plain text box."""
+    page.wait_for_selector("#code-panel:not([hidden]) .cm-editor")
+    assert page.locator("#code-editor .cm-lineNumbers").count() == 1
+    set_code(page, "")
+    page.click("#code-editor .cm-content")
     page.keyboard.type("def merge(intervals):")
     page.keyboard.press("Enter")
     page.keyboard.type("result = []")
@@ -233,7 +235,7 @@ def check_code_editor(page) -> None:
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
     page.keyboard.type("return result")
-    assert editor.input_value() == (
+    assert code_text(page) == (
         "def merge(intervals):\n"
         "    result = []\n"
         "    for start, end in sorted(intervals):\n"
@@ -243,14 +245,14 @@ def check_code_editor(page) -> None:
         "            result.append([start, end])\n"
         "    return result"
     )
-    page.keyboard.press("Home")
     page.keyboard.press("Tab")
-    assert editor.input_value().endswith("\n        return result")
-    assert page.evaluate("document.activeElement.id") == "answer"  # Tab stayed in the editor
+    assert code_text(page).endswith("\n        return result")
+    in_editor = "!!document.activeElement.closest('#code-editor')"
+    assert page.evaluate(in_editor)  # Tab stayed in the editor
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Escape")
     page.keyboard.press("Tab")  # Esc then Tab leaves it
-    assert page.evaluate("document.activeElement.id") != "answer"
+    assert not page.evaluate(in_editor)
 
 
 def test_interview_mode_hides_grades_until_the_end(page, kb):

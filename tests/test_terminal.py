@@ -32,6 +32,8 @@ def test_a_whole_interview_in_the_terminal_ends_with_a_report(monkeypatch, capsy
     out = capsys.readouterr().out
     assert "by the offline rubric scorer" in out
     assert "Report for session" in out and "Phone Screen" in out and "Coding" in out
+    coding = kb.questions[plan.stages[1].question_ids[0]]
+    assert ("Running your code against them is a web feature" in out) == bool(coding.runnable)
     session_id = out.split("Report for session ")[1].split()[0]
 
     from sqlmodel import Session

@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from coach.api import candidate, docs, exports, ops, pages, review, review_pages
 from coach.api.middleware import BodySizeLimit, HeadAsGet, SecurityHeaders
+from coach.coderun import InvalidCodeAnswer
 from coach.config import Settings, get_settings
 from coach.engine import PlanError
 from coach.migrations import prepare_database
@@ -83,6 +84,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         SessionOver: 409,
         AnswerInFlight: 409,
         IdempotencyMismatch: 422,
+        InvalidCodeAnswer: 422,
     }
     for exc_type, status in errors.items():
         app.add_exception_handler(exc_type, _handler(status))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from coach import store
+from coach.coderun import answer_text, task_for_browser
 from coach.api.deps import CandidateSessionDep, DbDep, KnowledgeDep, ServiceDep, SettingsDep
 from coach.api.schemas import (
     AnswerIn,
@@ -62,8 +63,9 @@ def accepted_answer(
     idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
     """Store the answer before anything else; a refusal here is a plain 4xx, never a broken stream."""
-    check_answer_length(body.text, settings.max_answer_chars)
-    return service.accept_answer(session_id=session.id, text=body.text, idempotency_key=idempotency_key)
+    text = answer_text(body.text, body.code)
+    check_answer_length(text, settings.max_answer_chars)
+    return service.accept_answer(session_id=session.id, text=text, code=body.code, idempotency_key=idempotency_key)
 
 
 AcceptedDep = Annotated[Accepted, Depends(accepted_answer)]
@@ -107,6 +109,17 @@ def skip_question(session: CandidateSessionDep, service: ServiceDep, idempotency
         session_id=session.id, text="(skipped)", skipped=True, idempotency_key=idempotency_key
     )
     return answer_out(service.kb, result)
+
+
+@router.get("/sessions/{session_id}/task")
+def read_task(session: CandidateSessionDep, service: ServiceDep) -> dict:
+    """The current question's runnable task for the browser: language, starter code, tests (hidden ones
+    marked) and, for SQL, the seed schema; never the reference solution. 404 if it has none."""
+    _, question = _current(service.kb, session)
+    task = task_for_browser(service.kb.questions[question.id]) if question else None
+    if task is None:
+        raise HTTPException(status_code=404, detail="the current question has no code to run")
+    return {"question_id": question.id, **task}
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coach import store
+from coach.coderun import CodeAnswer, StoredCode
 from coach.evaluation import Agreement
 from coach.jobs import MAX_CHARS as JOB_TEXT_LIMIT
 from coach.report import Report
@@ -51,14 +52,18 @@ class SessionCreate(BaseModel):
 class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(description="The candidate's answer")
+    text: str = Field(default="", description="The candidate's answer (with code: the notes that go with it)")
+    code: CodeAnswer | None = Field(
+        default=None,
+        description="A coding answer's code, language and the latest run of the task's tests in the browser "
+        "(the candidate's claim: stored as such, never re-run on the server)",
+    )
 
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        if not text.strip():
+    @model_validator(mode="after")
+    def _not_blank(self) -> "AnswerIn":
+        if not self.text.strip() and (self.code is None or not self.code.source.strip()):
             raise ValueError("the answer is empty; write an answer or use the skip endpoint")
-        return text
+        return self
 
 
 class QuestionOut(BaseModel):
@@ -124,6 +129,7 @@ class TurnBase(BaseModel):
     text: str
     offline: bool
     created_at: datetime
+    code: StoredCode | None = None
 
 
 class TurnOut(TurnBase):

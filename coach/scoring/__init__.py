@@ -6,6 +6,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from coach.coderun import RunResult
 from coach.knowledge import Question, Rubric
 
 ScorerName = Literal["offline", "llm", "offline-fallback"]
@@ -52,6 +53,7 @@ class GradingItem(BaseModel):
     rubric: Rubric
     answer: str
     seniority: str = "middle"
+    run: RunResult | None = None  # the tests the candidate's browser ran on the code (their claim)
 
 
 # An answer with one of these flags scores at most this, overall and on every criterion,

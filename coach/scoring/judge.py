@@ -26,6 +26,7 @@ from coach.knowledge import Criterion, Rubric
 from coach.prompts import strip_boundary
 from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound, capped, overall_score
 from coach.scoring.injection import Finding, findings, injection_evidence
+from coach.scoring.test_results import graded_text, results_for_judge
 from coach.scoring.offline import OfflineScorer
 from coach.scoring.text import words
 
@@ -189,6 +190,7 @@ def judge_messages(item: GradingItem, *, schema_in_prompt: bool, boundary: str |
         criteria=item.rubric.criteria, mistakes=item.rubric.mistakes, key_points=item.rubric.key_points,
         model_answer=item.rubric.model_answer, boundary=boundary, answer=strip_boundary(item.answer, boundary),
         suspicious=[_suspicious_passage(f, boundary) for f in findings(item.answer)],
+        test_results=strip_boundary(results_for_judge(item.run), boundary),
     )
     return [
         {"role": "system", "content": prompts.render(SYSTEM_TEMPLATE, schema=schema)},
@@ -239,7 +241,7 @@ def parse_verdict(text: str, rubric: Rubric) -> Verdict:
 
 def verdict_to_grade(item: GradingItem, verdict: Verdict) -> Grade:
     """A Grade from the model's verdict, keeping only what holds up against the answer and rubric."""
-    rubric, answer = item.rubric, item.answer
+    rubric, answer = item.rubric, graded_text(item.answer, item.run)  # quotes may cite the test run's summary
     by_id = {v.criterion_id: v for v in verdict.criteria}
     mistakes = _mistakes(verdict, rubric, answer)
     flags = ["prompt_injection"] if injection_evidence(answer) or verified(verdict.instructions_in_answer, answer) else []

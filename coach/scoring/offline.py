@@ -25,6 +25,7 @@ from pathlib import Path
 from coach.knowledge import Criterion, KeyPoint, KnowledgeBase, Mistake
 from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound, capped, overall_score
 from coach.scoring.injection import injection_evidence
+from coach.scoring.test_results import with_test_results
 from coach.scoring.text import (
     LANGUAGE_NAMES,
     STOPWORDS,
@@ -541,8 +542,8 @@ def grade_answer(item: GradingItem, kb: KnowledgeBase | None = None) -> Grade:
     mistakes = [] if "empty" in flags else _mistakes(item.rubric.mistakes, credited, known)
     estimate = quality(answer_features(item, reading)) if credited else 1.0
     estimate += min(1.0, 0.25 * len(mistakes))  # the shared overall rule takes this off again per mistake
-    criteria = capped([_score_criterion(c, credited, covered, reading.topic, estimate, known)
-                       for c in item.rubric.criteria], flags)
+    criteria = capped(with_test_results([_score_criterion(c, credited, covered, reading.topic, estimate, known)
+                                         for c in item.rubric.criteria], item.run), flags)
     return Grade(
         overall=overall_score(criteria, mistakes, flags),
         criteria=criteria,

@@ -1,7 +1,7 @@
 // The chat page: sends answers to the JSON API, streams the interviewer's reply over SSE, then
 // swaps in the server-rendered turns (safe Markdown, feedback cards). No framework, no build.
 
-import { attachCodeEditor } from "./editor.js";
+import { CodePanel } from "./coderun/panel.js";
 
 function Chat(root) {
   const $ = (id) => document.getElementById(id);
@@ -34,7 +34,9 @@ Chat.prototype.start = function () {
       this.send();
     }
   });
-  attachCodeEditor(answer, () => this.state.stage === "coding");
+  this.code = new CodePanel({
+    api: this.data.api, token: this.data.token, sessionId: this.data.sessionId, onSend: () => this.send(),
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     this.send();
@@ -57,14 +59,18 @@ Chat.prototype.start = function () {
 Chat.prototype.send = async function () {
   const text = this.el.answer.value;
   if (this.state.busy || !this.state.active) return;
-  if (!text.trim()) return this.say("Write an answer first, or skip the question.", true);
-  this.setBusy(true, this.data.mode === "coach" ? "Grading your answer…" : "Sending…");
-  const pending = this.appendPending(text);
-  const key = this.state.retry && this.state.retry.text === text ? this.state.retry.key : newKey();
-  this.state.retry = { text, key };
+  if (!text.trim() && !this.code.source.trim()) return this.say("Write an answer first, or skip the question.", true);
+  this.setBusy(true, this.code.task ? "Running every test before sending…" : "Sending…");
+  const code = await this.code.answer(); // the latest run goes with the answer
+  this.say(this.data.mode === "coach" ? "Grading your answer…" : "Sending…");
+  const shown = code ? `${text}\n\n${code.source}`.trim() : text;
+  const pending = this.appendPending(shown);
+  const same = JSON.stringify([text, code && code.source]);
+  const key = this.state.retry && this.state.retry.same === same ? this.state.retry.key : newKey();
+  this.state.retry = { same, key };
   let response;
   try {
-    response = await this.api("/answers/stream", { text }, key);
+    response = await this.api("/answers/stream", code ? { text, code } : { text }, key);
   } catch (error) {
     pending.remove();
     return this.failed("Could not reach the server. Your answer is kept here; send it again.");
@@ -244,13 +250,17 @@ Chat.prototype.showStage = function () {
     else item.removeAttribute("aria-current");
     if (current) this.el.stageName.textContent = item.dataset.title;
   }
-  const coding = stage === "coding";
-  this.el.answer.classList.toggle("code", coding);
-  this.el.answer.spellcheck = !coding;
+  const coding = stage === "coding" && this.state.active;
   this.el.codeHint.hidden = !coding;
+  this.el.answer.rows = coding ? 3 : 5;
   this.el.answer.placeholder = coding
-    ? "Write your code here. Explain your approach and its complexity as you go."
+    ? "Notes: your approach, its complexity, how you tested it."
     : "Type your answer. Think aloud: say what you would do and why.";
+  if (coding) {
+    this.code.load(this.root.dataset.question).catch(() => this.code.say("Could not load the task; reload the page.", true));
+  } else {
+    this.code.hide();
+  }
 };
 
 Chat.prototype.tick = function () {
@@ -286,6 +296,7 @@ Chat.prototype.setBusy = function (busy, message) {
   this.state.busy = busy;
   for (const button of [this.el.send, this.el.skip, this.el.end]) button.disabled = busy;
   this.el.answer.readOnly = busy;
+  this.code.setBusy(busy);
   this.el.form.classList.toggle("busy", busy);
   this.say(message);
 };
@@ -317,6 +328,7 @@ Chat.prototype.saveDraft = function () {
 Chat.prototype.clearDraft = function () {
   this.el.answer.value = "";
   localStorage.removeItem(this.draftKey);
+  this.code.clearDraft();
 };
 
 // --- helpers ----------------------------------------------------------------------------------
