@@ -384,7 +384,7 @@ class InterviewService:
             db.commit()
 
     def _grading_item(self, db, record: store.GradeRecord) -> GradingItem:
-        code = store.read_code(db=db, turn_id=record.turn_id)
+        code = store.read_code(db=db, record=record)
         return self.grading_item(
             stage=record.stage, question_id=record.question_id, question_text=record.question_text,
             answer="\n\n".join(store.answer_texts(db=db, record=record)),

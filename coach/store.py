@@ -66,7 +66,7 @@ class Turn(SQLModel, table=True):
     offline: bool = False  # an interviewer turn written without the LLM
     idempotency_key: str | None = None
     # A coding answer's code, language and latest run (the run is the candidate's claim): see coach.coderun
-    code: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    code: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -314,9 +314,20 @@ def answer_texts(*, db: Connection, record: GradeRecord) -> list[str]:
     return list(db.execute(query, params).scalars())
 
 
-def read_code(*, db: Connection, turn_id: int) -> dict | None:
-    """The code (with its claimed run) stored with an answer, if it has any."""
-    return db.execute(select(TURNS.c.code).where(TURNS.c.id == turn_id)).scalar()
+def read_code(*, db: Connection, record: GradeRecord) -> dict | None:
+    """The latest code (with its claimed run) sent for the graded answer's question, up to that answer:
+    a follow-up answered in words is still graded with the code sent before it."""
+    query = (
+        select(TURNS.c.code)
+        .where(
+            TURNS.c.session_id == record.session_id, TURNS.c.question_id == record.question_id,
+            TURNS.c.code.is_not(None),
+            TURNS.c.seq <= select(TURNS.c.seq).where(TURNS.c.id == record.turn_id).scalar_subquery(),
+        )
+        .order_by(TURNS.c.seq.desc())
+        .limit(1)
+    )
+    return db.execute(query).scalar()
 
 
 def read_seniority(*, db: Connection, session_id: str) -> str | None:

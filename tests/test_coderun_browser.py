@@ -112,20 +112,33 @@ FIRST_SEEN = """def top_endpoints(lines, k):
 ENDLESS = "def top_endpoints(lines, k):\n    while True:\n        pass\n"
 
 
-def test_a_python_task_runs_its_tests_in_the_browser_and_stops_an_endless_loop(page, server, app_settings):
-    open_task(page, server, app_settings, "coding-top-k-endpoints")
+@pytest.fixture(scope="module")
+def python_page(context, server, app_settings):
+    """One page on the top-k task, shared by the Python checks below (in order): one Pyodide start."""
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.set_default_timeout(20_000)
+    page.session = open_task(page, server, app_settings, "coding-top-k-endpoints")
+    yield page
+    assert not page.errors, page.errors
+    page.close()
+
+
+TOP_K = KB.questions["coding-top-k-endpoints"].runnable
+VISIBLE = {t.name for t in TOP_K.tests if not t.hidden}
+
+
+def test_a_python_task_shows_failing_and_passing_tests(python_page):
+    page = python_page
     assert page.inner_text("#code-language") == "Python"
     assert page.locator("#code-editor .cm-lineNumbers").count() == 1  # CodeMirror, with line numbers
-    task = KB.questions["coding-top-k-endpoints"].runnable
-    visible = {t.name for t in task.tests if not t.hidden}
-
     results = run(page, timeout=STARTUP_MS)  # the starter code returns []
-    assert set(results) == visible and not any(results.values())
+    assert set(results) == VISIBLE and not any(results.values())
     page.wait_for_selector("#code-runtime:has-text('Pyodide 314.0.8')")
 
     set_code(page, FIRST_SEEN)
-    results = run(page)
-    assert results == {"most-requested-first": True, "method-is-part-of-the-endpoint": False}
+    assert run(page) == {"most-requested-first": True, "method-is-part-of-the-endpoint": False}
     failed = page.locator("#run-results li.test.failed")
     assert failed.locator(".test-input").inner_text() == (
         "top_endpoints(['t1 GET /orders', 't2 POST /orders', 't3 POST /orders', 't4 GET /health'], 2)"
@@ -133,20 +146,88 @@ def test_a_python_task_runs_its_tests_in_the_browser_and_stops_an_endless_loop(p
     assert failed.locator(".test-expected").inner_text() == "['POST /orders', 'GET /health']"
     assert failed.locator(".test-actual").inner_text() == "['GET /orders', 'POST /orders']"
 
-    set_code(page, task.reference)
-    assert run(page) == {name: True for name in visible}
+    set_code(page, "print('counting')\n" + TOP_K.reference)
+    assert run(page) == {name: True for name in VISIBLE}
+    assert page.inner_text("#run-results .run-output") == "counting"
 
+
+def test_an_endless_loop_is_stopped_at_the_time_limit_and_the_page_still_answers(python_page):
+    page = python_page
     set_code(page, ENDLESS)
     started = time.monotonic()
     page.click("#run")
     page.wait_for_selector("#run-status:has-text('running')", timeout=2000)
-    # the page still answers while the worker spins: the main thread is free
-    assert page.evaluate("1 + 1") == 2
+    assert page.evaluate("1 + 1") == 2  # the page's thread is free while the worker spins
     page.fill("#answer", "typing while it runs")
+    assert page.input_value("#answer") == "typing while it runs"
     page.wait_for_selector("#run-status.error", timeout=15_000)
     assert time.monotonic() - started < 15
     assert "stopped after 5 s" in page.inner_text("#run-status")
-    assert page.locator("#run-results li.test.failed").count() == len(visible)
+    assert page.locator("#run-results li.test.failed").count() == len(VISIBLE)
 
-    set_code(page, task.reference)  # a fresh worker (a new Pyodide) takes the next run
-    assert run(page, timeout=STARTUP_MS) == {name: True for name in visible}
+    set_code(page, TOP_K.reference)  # a fresh worker (a new Pyodide) takes the next run
+    assert run(page, timeout=STARTUP_MS) == {name: True for name in VISIBLE}
+
+
+def test_sending_stores_the_code_with_every_tests_result_and_the_grade_cites_them(python_page, server):
+    page = python_page
+    set_code(page, TOP_K.reference)
+    page.fill("#answer", "I count endpoints in a Counter, then keep the k best in a heap of size k: O(n log k). "
+                         "My tests cover ties, an empty log and malformed lines.")
+    page.click("#code-editor .cm-content")
+    page.keyboard.press("Control+Enter")  # sends from inside the editor too
+    page.wait_for_selector("#transcript li.candidate[data-seq] .code-run", timeout=STARTUP_MS)
+    page.wait_for_selector("#transcript .feedback[data-status=done]")
+
+    turn = page.locator("#transcript li.candidate[data-seq]").last
+    assert turn.locator(".code-run .run-summary").inner_text().startswith("6 of 6 tests passed")
+    assert "the candidate's claim" in turn.locator(".code-run").inner_text()
+    assert turn.locator(".answer-text pre code").inner_text().startswith("import heapq")  # code shown as code
+    evidence = turn.locator(".feedback blockquote.evidence").all_inner_texts()
+    assert any("6 of 6 tests passed in the candidate's browser run." in quote for quote in evidence), evidence
+
+    session = page.session
+    stored = httpx.get(f"{server}/api/sessions/{session['id']}", headers={"Authorization": f"Bearer {session['token']}"})
+    answer = [t for t in stored.json()["messages"] if t["role"] == "candidate"][0]
+    run_stored = answer["code"]["run"]
+    assert answer["code"]["language"] == "python" and answer["code"]["source"] == TOP_K.reference
+    assert run_stored["claimed_by"] == "candidate's browser" and run_stored["runtime"].startswith("Pyodide 314.0.8")
+    assert {t["name"]: t["passed"] for t in run_stored["tests"]} == {t.name: True for t in TOP_K.tests}
+
+
+SLOW = KB.questions["coding-optimize-slow-query"].runnable
+
+
+def test_a_sql_task_returns_the_rows_and_shows_the_query_plan_before_and_after(page, server, app_settings):
+    open_task(page, server, app_settings, "coding-optimize-slow-query")
+    assert page.inner_text("#code-language") == "SQL"
+    assert run(page, timeout=STARTUP_MS) == {"result-set": True, "no-full-scan": False}  # the slow query itself
+    assert page.inner_text("#run-results .plan-before").splitlines() == SLOW.plan.before
+    assert "SCAN order_items" in page.inner_text("#run-results li.test.failed .test-actual")
+
+    set_code(page, SLOW.reference)
+    assert run(page) == {"result-set": True, "no-full-scan": True}
+    assert page.inner_text("#run-results .plan-after").splitlines() == SLOW.plan.after
+    rows = [[cell.inner_text() for cell in row.locator("td").all()] for row in page.locator("#run-results tbody tr").all()]
+    assert rows == [[str(value) for value in row] for row in SLOW.expected.rows]
+    page.wait_for_selector("#code-runtime:has-text('sql.js 1.17.0')")
+
+    set_code(page, "SELECT email FROM users WHERE id = 1;")
+    assert run(page) == {"result-set": False, "no-full-scan": True}
+    set_code(page, "SELEC nonsense;")
+    assert run(page) == {"result-set": False, "no-full-scan": False}
+    assert "syntax error" in page.inner_text("#run-results .run-error")
+
+
+def test_without_webassembly_the_editor_works_and_says_running_is_not_available(context, server, app_settings):
+    page = context.new_page()
+    page.add_init_script("delete globalThis.WebAssembly")
+    open_task(page, server, app_settings, "coding-monthly-revenue")
+    assert "Running code is not available in this browser" in page.inner_text("#run-status")
+    assert page.is_disabled("#run")
+    set_code(page, "def monthly_revenue(orders):\n    return {}\n")
+    page.fill("#answer", "I group paid orders by the first seven characters of created_at and sum integer cents.")
+    page.click("#send")
+    page.wait_for_selector("#transcript li.candidate[data-seq] .code-run")
+    assert "sent without a test run" in page.inner_text("#transcript li.candidate[data-seq] .code-run")
+    page.close()

@@ -328,7 +328,7 @@ Chat.prototype.saveDraft = function () {
 Chat.prototype.clearDraft = function () {
   this.el.answer.value = "";
   localStorage.removeItem(this.draftKey);
-  this.code.clearDraft();
+  this.code.sentAnswer();
 };
 
 // --- helpers ----------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ export class CodePanel {
   async load(questionId) {
     if (questionId === this.questionId && this.active) return;
     this.questionId = questionId;
+    this.sent = null;
     const response = await fetch(`${this.api}/task`, { headers: { Authorization: `Bearer ${this.token}` } });
     this.task = response.ok ? await response.json() : null;
     this.lastRun = null;
@@ -117,13 +118,16 @@ export class CodePanel {
     return { language: this.task.language, source: this.editor.value, run: run && withoutExtras(run) };
   }
 
-  // The candidate's code: "" until they write some (untouched starter code is no answer).
+  // The candidate's code: "" until they write some, and "" again once sent until they change it
+  // (untouched starter code is no answer; a follow-up answered in words does not resend the code).
   get source() {
     const text = this.active ? this.editor.value : "";
-    return this.task && text === this.task.starter ? "" : text;
+    return (this.task && text === this.task.starter) || text === this.sent ? "" : text;
   }
 
-  clearDraft() {
+  // The answer is stored: the code stays in the editor (a follow-up may change it), its draft goes.
+  sentAnswer() {
+    this.sent = this.active ? this.editor.value : null;
     localStorage.removeItem(this.draftKey());
   }
 
