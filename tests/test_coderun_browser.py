@@ -148,7 +148,7 @@ def test_a_python_task_shows_failing_and_passing_tests(python_page):
 
     set_code(page, "print('counting')\n" + TOP_K.reference)
     assert run(page) == {name: True for name in VISIBLE}
-    assert page.inner_text("#run-results .run-output") == "counting"
+    assert page.inner_text("#run-results .run-output").strip() == "counting"
 
 
 def test_an_endless_loop_is_stopped_at_the_time_limit_and_the_page_still_answers(python_page):

@@ -115,7 +115,7 @@ def skip_question(session: CandidateSessionDep, service: ServiceDep, idempotency
 def read_task(session: CandidateSessionDep, service: ServiceDep) -> dict:
     """The current question's runnable task for the browser: language, starter code, tests (hidden ones
     marked) and, for SQL, the seed schema; never the reference solution. 404 if it has none."""
-    _, question = _current(service.kb, session)
+    _, question = current_question_out(service.kb, session)
     task = task_for_browser(service.kb.questions[question.id]) if question else None
     if task is None:
         raise HTTPException(status_code=404, detail="the current question has no code to run")
