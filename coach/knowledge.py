@@ -110,7 +110,7 @@ class PythonTask(Strict):
     tests: list[CodeTest] = Field(min_length=2)
 
     @model_validator(mode="after")
-    def _visible_and_hidden_tests(self) -> "PythonTask":
+    def _visible_and_hidden_tests(self) -> PythonTask:
         names = [t.name for t in self.tests]
         if len(set(names)) != len(names):
             raise ValueError("test names must be unique")

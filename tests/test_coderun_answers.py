@@ -13,8 +13,8 @@ import respx
 from coach import store
 from coach.coderun import CodeAnswer, RunResult, answer_text, fenced
 from coach.engine import build_plan
-from coach.scoring.offline import OfflineScorer
 from coach.scoring.judge import LLMJudge
+from coach.scoring.offline import OfflineScorer
 from tests.conftest import auth
 from tests.test_judge import reply, verdict
 from tests.test_llm_client import BASE, llm_settings
@@ -217,7 +217,7 @@ def test_the_judge_sees_the_results_as_the_candidates_claim_and_may_cite_them(re
     user = json.loads(route.calls[0].request.content)["messages"][1]["content"]
     assert "## Test results the candidate's browser reported" in user
     assert "the server did not re-run it, so these results are the candidate's claim" in user
-    assert f"<<<RESULTS " in user and summary in user
+    assert "<<<RESULTS " in user and summary in user
     assert "- most-requested-first: failed; input " in user and "- empty-log (hidden): passed" in user
     functionality = next(c for c in grade.criteria if c.id == "code-functionality")
     assert functionality.score == 2 and functionality.evidence == [summary]

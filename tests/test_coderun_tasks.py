@@ -73,7 +73,8 @@ def test_a_missing_entry_point_is_named():
 
 
 def test_printed_output_is_captured_not_lost():
-    result = run_python(PYTHON_TASKS["coding-monthly-revenue"], "print('hello')\ndef monthly_revenue(o):\n    print(len(o))\n    return {}\n")
+    source = "print('hello')\ndef monthly_revenue(o):\n    print(len(o))\n    return {}\n"
+    result = run_python(PYTHON_TASKS["coding-monthly-revenue"], source)
     assert result["output"].splitlines()[:3] == ["hello", "3", "3"]
 
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Header, HTTPException
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from coach import store
-from coach.coderun import answer_text, task_for_browser
 from coach.api.deps import CandidateSessionDep, DbDep, KnowledgeDep, ServiceDep, SettingsDep
 from coach.api.schemas import (
     AnswerIn,
@@ -21,6 +20,7 @@ from coach.api.schemas import (
     StageOut,
     TrackOut,
 )
+from coach.coderun import answer_text, task_for_browser
 from coach.presenters.records import read_records
 from coach.presenters.report import session_report
 from coach.presenters.session import answer_out, current_question_out, session_out, turn_out

@@ -60,7 +60,7 @@ class AnswerIn(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _not_blank(self) -> "AnswerIn":
+    def _not_blank(self) -> AnswerIn:
         if not self.text.strip() and (self.code is None or not self.code.source.strip()):
             raise ValueError("the answer is empty; write an answer or use the skip endpoint")
         return self

@@ -28,6 +28,7 @@ from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound, capp
 from coach.scoring.injection import Finding, findings, injection_evidence
 from coach.scoring.test_results import graded_text, results_for_judge
 from coach.scoring.offline import OfflineScorer
+from coach.scoring.test_results import graded_text, results_for_judge
 from coach.scoring.text import words
 
 log = logging.getLogger(__name__)
