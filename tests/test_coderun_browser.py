@@ -19,6 +19,7 @@ from coach.config import Settings
 from coach.engine import build_plan
 from coach.knowledge import load_knowledge
 from tests.coderun_support import set_code
+from tests.conftest import auth
 from tests.fake_llm import serve
 
 pytestmark = pytest.mark.browser
@@ -80,6 +81,9 @@ def open_task(page, server, settings, question_id: str, mode: str = "coach") -> 
             "seed": seed_for(question_id)}
     created = httpx.post(f"{server}/api/sessions", json=body).json()
     assert created["question"]["id"] == question_id
+    for _ in ("clarify", "approach"):  # the stepped coding stage takes code in its code phase
+        skipped = httpx.post(f"{server}/api/sessions/{created['id']}/skip", headers=auth(created["token"]))
+        assert skipped.status_code == 200, skipped.text
     cookie = _signer(settings).dumps([[created["id"], created["token"]]])
     page.context.add_cookies([{"name": COOKIE, "value": cookie, "url": server}])
     page.goto(f"/s/{created['id']}")
@@ -188,7 +192,7 @@ def test_sending_stores_the_code_with_every_tests_result_and_the_grade_cites_the
 
     session = page.session
     stored = httpx.get(f"{server}/api/sessions/{session['id']}", headers={"Authorization": f"Bearer {session['token']}"})
-    answer = [t for t in stored.json()["messages"] if t["role"] == "candidate"][0]
+    answer = [t for t in stored.json()["messages"] if t["role"] == "candidate"][-1]
     run_stored = answer["code"]["run"]
     assert answer["code"]["language"] == "python" and answer["code"]["source"] == TOP_K.reference
     assert run_stored["claimed_by"] == "candidate's browser" and run_stored["runtime"].startswith("Pyodide 314.0.8")
