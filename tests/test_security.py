@@ -120,7 +120,7 @@ def test_every_page_carries_the_security_headers(offline_client):
         assert response.headers["x-frame-options"] == "DENY", path
         assert response.headers["referrer-policy"] == "no-referrer", path
         policy = csp(response)
-        assert policy["frame-ancestors"] == "'none'" and policy["script-src"] == "'self'", path
+        assert policy["frame-ancestors"] == "'none'" and policy["script-src"] == "'self' 'wasm-unsafe-eval'", path  # wasm: the coding panel
         assert "unsafe-inline" not in policy["script-src"] and "strict-transport-security" not in response.headers
     assert client.get(f"/api/sessions/{session['id']}", headers=auth(session["token"])).headers["cache-control"] == "no-store"
 

@@ -10,10 +10,11 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# No inline script anywhere: every page loads its code from /static. The API docs set their own,
+# No inline script anywhere: every page loads its code from /static ('wasm-unsafe-eval' lets the
+# coding panel compile Pyodide's and sql.js's WebAssembly, nothing else). The API docs set their own,
 # looser style rule (Redoc writes its styles at run time), see coach.api.docs.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000; includeSubDomains"

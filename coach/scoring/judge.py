@@ -26,7 +26,6 @@ from coach.knowledge import Criterion, Rubric
 from coach.prompts import strip_boundary
 from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound, capped, overall_score
 from coach.scoring.injection import Finding, findings, injection_evidence
-from coach.scoring.test_results import graded_text, results_for_judge
 from coach.scoring.offline import OfflineScorer
 from coach.scoring.test_results import graded_text, results_for_judge
 from coach.scoring.text import words
