@@ -11,10 +11,11 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # No inline script anywhere: every page loads its code from /static ('wasm-unsafe-eval' lets the
-# coding panel compile Pyodide's and sql.js's WebAssembly, nothing else). The API docs set their own,
-# looser style rule (Redoc writes its styles at run time), see coach.api.docs.
+# coding panel compile Pyodide's and sql.js's WebAssembly, nothing else). Inline *styles* are allowed:
+# CodeMirror writes its base theme into <style> elements at run time, and without them the editor
+# loses white-space handling and auto-indent (a nonce via EditorView.cspNonce would tighten this).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
