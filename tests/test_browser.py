@@ -23,6 +23,7 @@ pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 XSS = "<script>alert(1)</script>"
+TYPING_DELAY_MS = 20  # a person's pace: the editor parses between keys, which auto-indent needs
 
 
 @pytest.fixture
@@ -217,24 +218,24 @@ def check_code_editor(page) -> None:
     assert page.locator("#code-editor .cm-lineNumbers").count() == 1
     set_code(page, "")
     page.click("#code-editor .cm-content")
-    page.keyboard.type("def merge(intervals):")
+    page.keyboard.type("def merge(intervals):", delay=TYPING_DELAY_MS)
     page.keyboard.press("Enter")
-    page.keyboard.type("result = []")
+    page.keyboard.type("result = []", delay=TYPING_DELAY_MS)
     page.keyboard.press("Enter")
-    page.keyboard.type("for start, end in sorted(intervals):")
+    page.keyboard.type("for start, end in sorted(intervals):", delay=TYPING_DELAY_MS)
     page.keyboard.press("Enter")
-    page.keyboard.type("if result and start <= result[-1][1]:")
+    page.keyboard.type("if result and start <= result[-1][1]:", delay=TYPING_DELAY_MS)
     page.keyboard.press("Enter")
-    page.keyboard.type("result[-1][1] = max(result[-1][1], end)")
-    page.keyboard.press("Enter")
-    page.keyboard.press("Shift+Tab")
-    page.keyboard.type("else:")
-    page.keyboard.press("Enter")
-    page.keyboard.type("result.append([start, end])")
+    page.keyboard.type("result[-1][1] = max(result[-1][1], end)", delay=TYPING_DELAY_MS)
     page.keyboard.press("Enter")
     page.keyboard.press("Shift+Tab")
+    page.keyboard.type("else:", delay=TYPING_DELAY_MS)
+    page.keyboard.press("Enter")
+    page.keyboard.type("result.append([start, end])", delay=TYPING_DELAY_MS)
+    page.keyboard.press("Enter")
     page.keyboard.press("Shift+Tab")
-    page.keyboard.type("return result")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.type("return result", delay=TYPING_DELAY_MS)
     assert code_text(page) == (
         "def merge(intervals):\n"
         "    result = []\n"
