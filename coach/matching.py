@@ -56,7 +56,7 @@ GENERIC = frozenset(stem(w) for w in """
 difference between compare design build write implement function code system service application app project
 experience work backend engineer developer software handle approach good best common main important example
 create make run runs running built working engine game used usually typical day start begin end take part far
-share piece lately recent choose pick involved ever
+share piece lately recent choose pick involved ever whether
 """.split())
 GENERIC_WEIGHT = 0.3
 _STOP_STEMS = STOPWORDS | {stem(w) for w in STOPWORDS}
