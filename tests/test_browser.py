@@ -212,30 +212,48 @@ def draft_for(prompt: str) -> str:
 
 
 def check_code_editor(page) -> None:
-    """In the coding stage code goes in a CodeMirror editor: Tab indents, Enter keeps indentation,
-    Esc then Tab leaves it; the notes box below stays a plain text box."""
+    """In the coding stage code goes in a CodeMirror editor in the task's language: Tab indents,
+    Enter keeps (Python: follows) the indentation, Esc then Tab leaves it. The session's task is
+    drawn at random, so the check types in whichever language it has."""
     page.wait_for_selector("#code-panel:not([hidden]) .cm-editor")
     assert page.locator("#code-editor .cm-lineNumbers").count() == 1
     set_code(page, "")
     page.click("#code-editor .cm-content")
-    page.keyboard.type("def merge(intervals):", delay=TYPING_DELAY_MS)
-    page.keyboard.press("Enter")
-    page.keyboard.type("result = []", delay=TYPING_DELAY_MS)
-    page.keyboard.press("Enter")
-    page.keyboard.type("for start, end in sorted(intervals):", delay=TYPING_DELAY_MS)
-    page.keyboard.press("Enter")
-    page.keyboard.type("if result and start <= result[-1][1]:", delay=TYPING_DELAY_MS)
-    page.keyboard.press("Enter")
-    page.keyboard.type("result[-1][1] = max(result[-1][1], end)", delay=TYPING_DELAY_MS)
-    page.keyboard.press("Enter")
+    if page.get_attribute("#code-panel", "data-language") == "sql":
+        last_line = type_sql_with_indent_keys(page)
+    else:
+        last_line = type_python_with_indent_keys(page)
+    page.keyboard.press("Tab")
+    assert code_text(page).endswith(f"\n        {last_line}")
+    in_editor = "!!document.activeElement.closest('#code-editor')"
+    assert page.evaluate(in_editor)  # Tab stayed in the editor
     page.keyboard.press("Shift+Tab")
-    page.keyboard.type("else:", delay=TYPING_DELAY_MS)
-    page.keyboard.press("Enter")
-    page.keyboard.type("result.append([start, end])", delay=TYPING_DELAY_MS)
-    page.keyboard.press("Enter")
-    page.keyboard.press("Shift+Tab")
-    page.keyboard.press("Shift+Tab")
-    page.keyboard.type("return result", delay=TYPING_DELAY_MS)
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")  # Esc then Tab leaves it
+    assert not page.evaluate(in_editor)
+
+
+def type_lines(page, steps) -> None:
+    """Type each step at a person's pace: a key name in KEYS is pressed, anything else typed."""
+    for step in steps:
+        if step in KEYS:
+            page.keyboard.press(step)
+        else:
+            page.keyboard.type(step, delay=TYPING_DELAY_MS)
+
+
+KEYS = {"Enter", "Tab", "Shift+Tab"}
+
+
+def type_python_with_indent_keys(page) -> str:
+    """Python's auto-indent follows blocks; Shift+Tab closes them. Returns the last line typed."""
+    type_lines(page, [
+        "def merge(intervals):", "Enter", "result = []", "Enter",
+        "for start, end in sorted(intervals):", "Enter",
+        "if result and start <= result[-1][1]:", "Enter",
+        "result[-1][1] = max(result[-1][1], end)", "Enter", "Shift+Tab", "else:", "Enter",
+        "result.append([start, end])", "Enter", "Shift+Tab", "Shift+Tab", "return result",
+    ])
     assert code_text(page) == (
         "def merge(intervals):\n"
         "    result = []\n"
@@ -246,14 +264,14 @@ def check_code_editor(page) -> None:
         "            result.append([start, end])\n"
         "    return result"
     )
-    page.keyboard.press("Tab")
-    assert code_text(page).endswith("\n        return result")
-    in_editor = "!!document.activeElement.closest('#code-editor')"
-    assert page.evaluate(in_editor)  # Tab stayed in the editor
-    page.keyboard.press("Shift+Tab")
-    page.keyboard.press("Escape")
-    page.keyboard.press("Tab")  # Esc then Tab leaves it
-    assert not page.evaluate(in_editor)
+    return "return result"
+
+
+def type_sql_with_indent_keys(page) -> str:
+    """SQL keeps the line's indentation on Enter; Tab indents a clause. Returns the last line typed."""
+    type_lines(page, ["SELECT id, email", "Enter", "FROM users", "Enter", "Tab", "WHERE id = 1"])
+    assert code_text(page) == "SELECT id, email\nFROM users\n    WHERE id = 1"
+    return "WHERE id = 1"
 
 
 def test_interview_mode_hides_grades_until_the_end(page, kb):
