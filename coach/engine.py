@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coach.formats import LENGTHS, Length
 from coach.knowledge import DEFAULT_STAGES, KnowledgeBase
@@ -38,12 +38,28 @@ class StagePlan(BaseModel):
     candidate_question_limit: int = 0
 
 
+class DrillTarget(BaseModel):
+    """What a drill retries: exactly one of a question (by id) or a stage (by id)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question_id: str | None = Field(default=None, max_length=100)
+    stage: str | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DrillTarget:
+        if (self.question_id is None) == (self.stage is None):
+            raise ValueError("give exactly one of question_id and stage")
+        return self
+
+
 class SessionPlan(BaseModel):
     track: str
     seniority: str
     stages: list[StagePlan]
     max_follow_ups: int = 1
     length: str = "standard"
+    drill: DrillTarget | None = None  # a drill's plan: the one question or stage it retries
 
     @property
     def minutes(self) -> int:

@@ -20,9 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from coach import asking, store
 from coach.coderun import CodeAnswer, RunResult, check_code_answer, stored
 from coach.config import Settings
+from coach.drills import drill_plan
 from coach.engine import (
     INVITE,
     Cursor,
+    DrillTarget,
     PlanError,
     SessionPlan,
     Step,
@@ -50,6 +52,10 @@ MAX_GRADE_ATTEMPTS = 3
 
 class SessionNotFound(Exception):
     """No session with that id for that token."""
+
+
+class SessionStillActive(Exception):
+    """The session is still running; what was asked needs it finished."""
 
 
 class SessionOver(Exception):
@@ -128,16 +134,41 @@ class InterviewService:
             max_follow_ups=self.settings.max_follow_ups, length=length,
             preferred_terms=job_terms(self.kb, job_description),
         )
+        return self._open(
+            plan, mode=mode, seed=seed, job_description=job_description, cv_summary=cv_summary,
+        )
+
+    def start_drill(
+        self, *, session_id: str, target: DrillTarget
+    ) -> tuple[store.InterviewSession, str, list[store.Turn]]:
+        """A new session that retries one question or stage of a finished one, linked to its original.
+
+        Refused (DrillError, SessionNotFound, SessionStillActive) before anything is written."""
+        with self.engine.connect() as db:
+            past = store.read_session(db=db, session_id=session_id)
+            if past is None:
+                raise SessionNotFound(session_id)
+            if past.status == "active":
+                raise SessionStillActive("finish this session before drilling one of its questions or stages")
+            asked = asked_questions(store.read_turns(db=db, session_id=session_id))
+        plan = drill_plan(self._plan(past), asked, target)
+        return self._open(
+            plan, mode=past.mode, seed=past.seed, job_description=past.job_description or "",
+            cv_summary=past.cv_summary or "", drill_of=past.drill_of or past.id,
+        )
+
+    def _open(self, plan: SessionPlan, **values) -> tuple[store.InterviewSession, str, list[store.Turn]]:
+        """Store a new session on `plan` with the interviewer's opening turn; (session, its token, turns)."""
         cursor, step = start(plan, self.now())
         token = secrets.token_urlsafe(32)
-        values = dict(
-            id=secrets.token_hex(8), token_hash=store.hash_token(token), track=track, seniority=seniority,
-            mode=mode, seed=seed, plan=plan.model_dump(mode="json"), cursor=cursor.model_dump(mode="json"),
-            job_description=job_description, cv_summary=cv_summary,
+        row_values = dict(
+            id=secrets.token_hex(8), token_hash=store.hash_token(token), track=plan.track, seniority=plan.seniority,
+            plan=plan.model_dump(mode="json"), cursor=cursor.model_dump(mode="json"), **values,
         )
-        text, offline = self._say(step, InterviewContext(track=track, seniority=seniority, opening=True))
+        context = InterviewContext(track=plan.track, seniority=plan.seniority, opening=True)
+        text, offline = self._say(step, context)
         with self.engine.connect() as db, store.write_lock(self.engine):
-            row = store.insert_session(db=db, **values)
+            row = store.insert_session(db=db, **row_values)
             turn = self._add_interviewer_turn(db, row.id, step, text, offline, seq=0)
             db.commit()
         return row, token, [turn]
@@ -508,6 +539,11 @@ def message_kind(text: str, *, skipped: bool, in_questions: bool) -> str:
     if in_questions or asking.recognise(text) is not None:
         return "candidate_question"
     return "answer"
+
+
+def asked_questions(turns: list[store.Turn]) -> set[str]:
+    """The question ids the interviewer put to the candidate (not a stage's closing invitation)."""
+    return {t.question_id for t in turns if t.role == "interviewer" and t.question_id and t.phase != INVITE}
 
 
 def graded(kind: str, phase: str | None) -> bool:

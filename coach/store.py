@@ -40,6 +40,9 @@ class InterviewSession(SQLModel, table=True):
     # What the candidate pasted to tailor the practice: kept with the session, sent only to the configured LLM.
     job_description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     cv_summary: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # A drill (one question or stage retried) points at the session it retries; drills of a drill
+    # point at the same original, so one session's attempts are its drills.
+    drill_of: str | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
@@ -239,7 +242,7 @@ def read_session_for_token(*, db: Connection, session_id: str, token: str | None
 def insert_session(*, db: Connection, **values) -> InterviewSession:
     now = utcnow()
     row = {"status": "active", "version": 0, "reviewed": False, "created_at": now, "updated_at": now,
-           "finished_at": None, "job_description": "", "cv_summary": "", **values}
+           "finished_at": None, "job_description": "", "cv_summary": "", "drill_of": None, **values}
     db.execute(insert(SESSIONS), row)
     return InterviewSession.model_construct(**row)
 
@@ -341,6 +344,12 @@ def store_grade(*, db: Connection, record: GradeRecord, grade: dict) -> GradeRec
     if saved.rowcount != 1:
         return None
     return GradeRecord.model_construct(**{**record.model_dump(), **values})
+
+
+def list_drills(*, db: Session, session_id: str) -> list[InterviewSession]:
+    """The drills of a session, oldest first."""
+    query = select(InterviewSession).where(InterviewSession.drill_of == session_id)
+    return list(db.exec(query.order_by(InterviewSession.created_at, InterviewSession.id)))
 
 
 # --- turns ----------------------------------------------------------------------------------

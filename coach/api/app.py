@@ -16,11 +16,19 @@ from coach.api import candidate, docs, exports, ops, pages, review, review_pages
 from coach.api.middleware import BodySizeLimit, HeadAsGet, SecurityHeaders
 from coach.coderun import InvalidCodeAnswer
 from coach.config import Settings, get_settings
+from coach.drills import DrillError
 from coach.engine import PlanError
 from coach.migrations import prepare_database
 from coach.observability import RequestContext
 from coach.ratelimit import RateLimited
-from coach.service import AnswerInFlight, IdempotencyMismatch, InterviewService, SessionNotFound, SessionOver
+from coach.service import (
+    AnswerInFlight,
+    IdempotencyMismatch,
+    InterviewService,
+    SessionNotFound,
+    SessionOver,
+    SessionStillActive,
+)
 from coach.store import make_engine
 from coach.wiring import build_service
 from coach.worker import GradeWorker
@@ -82,6 +90,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         PlanError: 422,
         SessionNotFound: 404,
         SessionOver: 409,
+        SessionStillActive: 409,
+        DrillError: 422,
         AnswerInFlight: 409,
         IdempotencyMismatch: 422,
         InvalidCodeAnswer: 422,

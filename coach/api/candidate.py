@@ -13,6 +13,8 @@ from coach.api.deps import CandidateSessionDep, DbDep, KnowledgeDep, ServiceDep,
 from coach.api.schemas import (
     AnswerIn,
     AnswerOut,
+    DrillIn,
+    DrillsOut,
     ReportOut,
     SessionCreate,
     SessionCreated,
@@ -21,6 +23,8 @@ from coach.api.schemas import (
     TrackOut,
 )
 from coach.coderun import answer_text, task_for_browser
+from coach.engine import DrillTarget
+from coach.presenters.drills import comparisons, drill_target, original_of
 from coach.presenters.records import read_records
 from coach.presenters.report import session_report
 from coach.presenters.session import answer_out, current_question_out, session_out, turn_out
@@ -50,11 +54,33 @@ def create_session(body: SessionCreate, service: ServiceDep):
         track=body.track, seniority=body.seniority, stages=body.stages, mode=body.mode, seed=body.seed,
         length=body.length, job_description=body.job_description, cv_summary=body.cv_summary,
     )
+    return created_out(service, session, token, turns)
+
+
+def created_out(service, session: store.InterviewSession, token: str, turns: list[store.Turn]) -> SessionCreated:
     stage, question = current_question_out(service.kb, session)
     return SessionCreated(
         id=session.id, token=token, mode=session.mode, stage=stage, question=question,
         messages=[turn_out(t) for t in turns], stage_deadline=stage_deadline_iso(session),
+        drill_of=session.drill_of, drill=drill_target(session),
     )
+
+
+@router.post("/sessions/{session_id}/drills", status_code=201, response_model=SessionCreated,
+             dependencies=[Depends(limit_sessions)])
+def create_drill(body: DrillIn, session: CandidateSessionDep, service: ServiceDep):
+    """Retry one question the session asked, or one stage it had, as a new session linked to it
+    (its own token, returned once). 422 for a question it never asked or a stage it did not have;
+    409 while the session is still running."""
+    drill, token, turns = service.start_drill(session_id=session.id, target=DrillTarget(**body.model_dump()))
+    return created_out(service, drill, token, turns)
+
+
+@router.get("/sessions/{session_id}/drills", response_model=DrillsOut)
+def read_drills(session: CandidateSessionDep, service: ServiceDep, db: DbDep):
+    """The drills of this session's original, each question or stage with its attempts side by side."""
+    original = store.get_session(db=db, session_id=original_of(session))
+    return DrillsOut(original=original.id, comparisons=comparisons(service.kb, db, original))
 
 
 def accepted_answer(

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coach import store
 from coach.coderun import CodeAnswer, StoredCode
+from coach.drills import Comparison
+from coach.engine import DrillTarget
 from coach.evaluation import Agreement
 from coach.jobs import MAX_CHARS as JOB_TEXT_LIMIT
 from coach.report import Report
@@ -64,6 +66,17 @@ class AnswerIn(BaseModel):
         if not self.text.strip() and (self.code is None or not self.code.source.strip()):
             raise ValueError("the answer is empty; write an answer or use the skip endpoint")
         return self
+
+
+class DrillIn(DrillTarget):
+    """Retry one question (`question_id`, one the session asked) or one stage (`stage`, one it had)."""
+
+
+class DrillsOut(BaseModel):
+    """A session's drills compared with the original, one comparison per question or stage drilled."""
+
+    original: str  # the session the drills retry
+    comparisons: list[Comparison]
 
 
 class QuestionOut(BaseModel):
@@ -150,6 +163,8 @@ class SessionCreated(BaseModel):
     question: QuestionOut | None
     messages: list[TurnOut]
     stage_deadline: str | None
+    drill_of: str | None = None  # a drill: the session it retries
+    drill: DrillTarget | None = None  # a drill: the question or stage it retries
 
 
 class AnswerOut(BaseModel):
@@ -177,6 +192,8 @@ class SessionOut(BaseModel):
     created_at: datetime
     finished_at: datetime | None
     messages: list[TurnOut]
+    drill_of: str | None = None
+    drill: DrillTarget | None = None
 
 
 class ReportOut(Report):

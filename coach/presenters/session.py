@@ -43,6 +43,7 @@ def session_out(kb, records: SessionRecords) -> SessionOut:
         stage=stage, question=question, stages=[s.stage for s in plan.stages],
         stage_index=Cursor.model_validate(session.cursor).stage_index, stage_deadline=stage_deadline_iso(session),
         created_at=session.created_at, finished_at=session.finished_at, messages=transcript_out(records),
+        drill_of=session.drill_of, drill=plan.drill,
     )
 
 
