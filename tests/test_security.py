@@ -10,13 +10,16 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlmodel import Session, select
 
 from coach.api.app import create_app
 from coach.config import Settings
+from coach.store import InterviewSession
 from tests.conftest import auth, start
 from tests.fake_llm import serve
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
+TEMPLATE_NAMES = sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html"))
 
 
 # --- forwarded headers ----------------------------------------------------------------------
@@ -118,7 +121,7 @@ def test_every_page_carries_the_security_headers(offline_client):
         response = client.get(path)
         assert response.headers["x-content-type-options"] == "nosniff", path
         assert response.headers["x-frame-options"] == "DENY", path
-        assert response.headers["referrer-policy"] == "no-referrer", path
+        assert response.headers["referrer-policy"] == "same-origin", path
         policy = csp(response)
         assert policy["frame-ancestors"] == "'none'" and policy["script-src"] == "'self' 'wasm-unsafe-eval'", path  # wasm: the coding panel
         assert "unsafe-inline" not in policy["script-src"] and "strict-transport-security" not in response.headers
@@ -150,7 +153,7 @@ def test_hsts_behind_a_trusted_https_proxy(tmp_path):
 INLINE_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
 
 
-@pytest.mark.parametrize("template", sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html")))
+@pytest.mark.parametrize("template", TEMPLATE_NAMES)
 def test_no_template_has_inline_script(template):
     """The CSP forbids inline script: a template with one would silently stop working."""
     source = (TEMPLATES / template).read_text()
@@ -158,6 +161,48 @@ def test_no_template_has_inline_script(template):
     assert not [s for s in soup.find_all("script") if not s.get("src")], "inline <script>"
     assert not INLINE_HANDLER.search(source), "inline event handler"
     assert "javascript:" not in source
+
+
+@pytest.mark.parametrize("template", TEMPLATE_NAMES)
+def test_no_page_overrides_the_referrer_policy_header(template):
+    """A <meta name=referrer content=no-referrer> would make the browser send `Origin: null` with
+    this site's own form posts, which the same-origin check refuses."""
+    soup = BeautifulSoup((TEMPLATES / template).read_text(), "html.parser")
+    assert soup.find("meta", attrs={"name": "referrer"}) is None
+
+
+# --- cross-site form posts ------------------------------------------------------------------
+
+
+def stored_sessions(client) -> int:
+    with Session(client.app.state.service.engine) as db:
+        return len(db.exec(select(InterviewSession)).all())
+
+
+@pytest.mark.parametrize("origin", [
+    {"Origin": "https://evil.example"},
+    {"Origin": "null"},  # a sandboxed frame or a no-referrer page elsewhere
+    {"Referer": "https://evil.example/attack.html"},
+    {"Origin": "http://testserver.evil.example"},
+])
+def test_a_cross_site_form_post_creates_no_session(client, origin):
+    response = client.post("/sessions", data={"stages": ["phone_screen"]}, headers=origin, follow_redirects=False)
+    assert response.status_code == 403 and "another site" in response.json()["detail"]
+    assert "set-cookie" not in response.headers and stored_sessions(client) == 0
+
+
+def test_a_cross_site_post_to_the_reviewer_login_is_refused(client):
+    response = client.post("/review/login", data={"email": "a@example.com", "password": "x" * 12},
+                           headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+
+
+def test_the_start_form_posted_from_this_site_starts_a_session(client):
+    for same_site in ({"Origin": "http://testserver"}, {"Referer": "http://testserver/"}, {}):
+        response = client.post("/sessions", data={"stages": ["phone_screen"]}, headers=same_site,
+                               follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/s/"), same_site
+    assert stored_sessions(client) == 3
 
 
 # --- HEAD -----------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, Header, HTTPException, Path, Request
 from sqlmodel import Session
@@ -64,6 +64,21 @@ def candidate_session(
 
 
 CandidateSessionDep = Annotated[store.InterviewSession, Depends(candidate_session)]
+
+
+# --- form posts ---------------------------------------------------------------------------
+
+
+async def same_origin_form(request: Request) -> None:
+    """Refuse a form post that another site's page sent (CSRF): its Origin (or, when a browser
+    leaves that out, its Referer; the Referrer-Policy header keeps both on our own pages) must name
+    this host. A request with neither is no browser's cross-site post (a script or curl) and passes."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is not None and urlsplit(source).netloc.lower() != request.headers.get("host", "").lower():
+        raise HTTPException(status_code=403, detail="this form was sent from another site; open it on this site")
+
 
 
 # --- reviewers ------------------------------------------------------------------------------

@@ -106,7 +106,9 @@ class SecurityHeaders:
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with our
+        # own form posts, and the same-origin check on them (coach.api.deps) could not tell them apart.
+        headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if not scope["path"].startswith("/static/"):
             headers.setdefault("Cache-Control", "no-store")

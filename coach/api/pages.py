@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session
 
 from coach import store
-from coach.api.deps import DbDep, KnowledgeDep, ServiceDep, SettingsDep
+from coach.api.deps import DbDep, KnowledgeDep, ServiceDep, SettingsDep, same_origin_form
 from coach.api.templating import templates
 from coach.config import Settings
 from coach.engine import INVITE, PlanError, stage_minutes
@@ -30,8 +30,7 @@ COOKIE = "coach_sessions"
 REMEMBERED = 30  # sessions a browser keeps; the signed cookie stays well under 4 KB
 TRACK = "backend-developer"
 
-router = APIRouter(include_in_schema=False)
-
+router = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin_form)])
 
 
 # --- the sessions this browser holds --------------------------------------------------------

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from coach import review_store, reviewers, store
-from coach.api.deps import DbDep, PageReviewerDep, SessionIdPath
+from coach.api.deps import DbDep, PageReviewerDep, SessionIdPath, same_origin_form
 from coach.api.review import (
     insights_out,
     reviewed_session,
@@ -35,7 +35,7 @@ from coach.review_store import Reviewer
 COOKIE = "coach_review"
 LOGIN_HOURS = 8
 
-router = APIRouter(prefix="/review", include_in_schema=False)
+router = APIRouter(prefix="/review", include_in_schema=False, dependencies=[Depends(same_origin_form)])
 
 
 def session_cookie_options(settings: Settings) -> dict:
