@@ -203,13 +203,10 @@ def _is_candidate_turn(turn) -> bool:
 
 def grading_items(rows: list[dict], kb) -> list:
     """GradingItems for labeled rows, built by the same question matching a session uses."""
-    from coach.config import get_settings
-    from coach.wiring import build_service
+    from coach.grading import grading_item
 
-    settings = get_settings().model_copy(update={"openai_api_key": None})
-    service = build_service(settings, None, kb)
-    return [service.grading_item(stage=r["stage"], question_id=None, question_text=r["question"],
-                                 answer=full_answer(r)) for r in rows]
+    return [grading_item(kb, stage=r["stage"], question_id=None, question_text=r["question"], answer=full_answer(r))
+            for r in rows]
 
 
 def score_rows(rows: list[dict], grade_one) -> list[dict]:

@@ -1,13 +1,16 @@
 """Who speaks for the interviewer: the words around each step the engine decides.
 
 The engine owns the plan; an interviewer only phrases it. The offline interviewer speaks from
-the knowledge base; the LLM interviewer (coach.llm_interviewer) writes its own words and
-falls back to this one when the model is unreachable.
+the knowledge base; the LLM interviewer (coach.llm_interviewer) writes its own words, and
+FallbackInterviewer wraps it so this one takes over when the model is unreachable.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -15,6 +18,9 @@ from pydantic import BaseModel, Field
 from coach.engine import INVITE, Step
 from coach.formats import matching_facts, phase_follow_ups
 from coach.knowledge import KnowledgeBase
+from coach.observability import FALLBACKS, LLM_SECONDS
+
+log = logging.getLogger(__name__)
 
 
 class Exchange(BaseModel):
@@ -40,12 +46,39 @@ class InterviewContext(BaseModel):
         return next((e.text for e in reversed(self.recent) if e.role == "candidate"), "")
 
 
+@dataclass(frozen=True)
+class Restart:
+    """In a reply: the words so far no longer stand; `by` (an interviewer's name) speaks from here on."""
+
+    by: str
+
+
 class Interviewer(Protocol):
     name: str
 
-    def reply(self, step: Step, context: InterviewContext) -> Iterator[str]:
+    def reply(self, step: Step, context: InterviewContext) -> Iterator[str | Restart]:
         """The interviewer's message for this step, in chunks as they become available."""
         ...
+
+
+class FallbackInterviewer:
+    """Speaks with `primary`; when it fails, even midway, `fallback` says the whole message instead."""
+
+    def __init__(self, primary: Interviewer, fallback: OfflineInterviewer):
+        self.primary = primary
+        self.fallback = fallback
+        self.name = primary.name
+
+    def reply(self, step: Step, context: InterviewContext) -> Iterator[str | Restart]:
+        started = time.perf_counter()
+        try:
+            yield from self.primary.reply(step, context)
+        except Exception as exc:  # an LLM outage must never block the candidate
+            log.warning("interviewer failed, continuing offline: %s", exc)
+            FALLBACKS.labels("reply").inc()
+            yield Restart(by=self.fallback.name)  # whatever streamed so far is dropped: the offline words stand alone
+            yield self.fallback.text(step, context)
+        LLM_SECONDS.labels("interviewer").observe(time.perf_counter() - started)
 
 
 class OfflineInterviewer:

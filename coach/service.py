@@ -9,23 +9,21 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from coach import asking, store
-from coach.coderun import CodeAnswer, RunResult, check_code_answer, stored
+from coach.coderun import CodeAnswer, check_code_answer, stored
 from coach.config import Settings
 from coach.drills import drill_plan
 from coach.engine import (
     INVITE,
     Cursor,
     DrillTarget,
-    PlanError,
     SessionPlan,
     Step,
     advance,
@@ -36,18 +34,14 @@ from coach.engine import (
     start,
     take_question,
 )
-from coach.formats import phase_rubric
-from coach.interviewer import Exchange, InterviewContext, Interviewer, OfflineInterviewer
+from coach.grading import GradeQueue
+from coach.interviewer import Exchange, InterviewContext, Interviewer, Restart
 from coach.jobs import job_terms
 from coach.knowledge import KnowledgeBase
 from coach.listening import Heard, clarifying, listen
-from coach.observability import FALLBACKS, LLM_SECONDS, record_grade
-from coach.scoring import Grade, GradingItem, Scorer
-from coach.scoring.offline import OfflineScorer
 
 log = logging.getLogger(__name__)
 RECENT_TURNS = 2  # the question just asked and the answer to it: what the next turn reacts to
-MAX_GRADE_ATTEMPTS = 3
 
 
 class SessionNotFound(Exception):
@@ -98,7 +92,7 @@ class ReplyChunk:
     restart: bool = False
 
 
-RESTART = object()  # from _speak: the LLM broke off mid-reply and the offline interviewer starts over
+RESTART = object()  # from _speak: the interviewer broke off mid-reply and its fallback starts over
 
 
 class InterviewService:
@@ -109,18 +103,15 @@ class InterviewService:
         settings: Settings,
         engine,
         interviewer: Interviewer,
-        scorer: Scorer,
+        grading: GradeQueue,
         now=lambda: store.utcnow(),
     ):
         self.kb = kb
         self.settings = settings
         self.engine = engine
         self.interviewer = interviewer
-        self.offline_interviewer = OfflineInterviewer(kb)
-        self.fallback_scorer = OfflineScorer()
-        self.scorer = scorer
+        self.grading = grading
         self.now = now
-        self.grade_waiting = lambda: None  # replaced by the background grader to wake it
 
     # --- starting -----------------------------------------------------------------------
 
@@ -250,7 +241,7 @@ class InterviewService:
         if grade is not None and session.mode == "coach":
             grade = self._grade_inline(grade)
         elif grade is not None:
-            self.grade_waiting()
+            self.grading.waiting()
         new_cursor, step, heard = self._next_step(self._plan(session), self._cursor(session), answer, grade, turns)
         context = self._context(session, turns, heard=heard)
         chunks: list[str] = []
@@ -272,10 +263,10 @@ class InterviewService:
     def _grade_inline(self, grade: store.GradeRecord) -> store.GradeRecord:
         """Grade now for coach mode; if grading itself breaks, the interview goes on and the worker retries."""
         try:
-            return self.grade_now(grade.id) or grade
+            return self.grading.grade_now(grade.id) or grade
         except Exception:
             log.exception("grading answer %s failed; left to the background worker", grade.turn_id)
-            self.grade_waiting()
+            self.grading.waiting()
             return grade
 
     def _next_step(self, plan: SessionPlan, cursor: Cursor, answer: store.Turn, grade, turns) -> tuple[Cursor, Step, dict]:
@@ -343,106 +334,7 @@ class InterviewService:
         _, session = self._finish_step(session, step, text, offline, cursor)
         return session
 
-    # --- grading ------------------------------------------------------------------------
-
-    def grade_now(self, grade_id: int, worker: str | None = None) -> store.GradeRecord | None:
-        """Claim and grade one stored answer; None if another worker holds it."""
-        worker = worker or f"inline:{secrets.token_hex(6)}"  # unique, so a lost claim is noticed
-        stale = store.utcnow() - self._claim_timeout()
-        with self.engine.connect() as db:
-            with store.write_lock(self.engine):
-                record = store.claim(db=db, grade_id=grade_id, worker=worker, stale_before=stale)
-                db.commit()
-            if record is None:
-                return None
-            item = self._grading_item(db, record)
-        return self._grade_claimed(record, item)
-
-    def complete_grades(self, session_id: str) -> None:
-        """Grade whatever of this session is still waiting, so its report is whole."""
-        with self.engine.connect() as db:
-            waiting = [g.id for g in store.read_grades(db=db, session_id=session_id) if g.status in ("pending", "running")]
-        for grade_id in waiting:
-            try:
-                self.grade_now(grade_id)
-            except Exception:  # the report shows it pending; the worker grades it again
-                log.exception("grading %s for the report failed", grade_id)
-
-    def grade_next_pending(self, worker: str) -> store.GradeRecord | None:
-        """Claim the oldest grade nobody holds (or whose worker died) and grade it; None if there is none.
-
-        The claim is one conditional UPDATE, so of several workers racing for a grade exactly one wins."""
-        stale = store.utcnow() - self._claim_timeout()
-        with self.engine.connect() as db:
-            for grade_id in store.claimable_grade_ids(db=db, stale_before=stale):
-                with store.write_lock(self.engine):
-                    record = store.claim(db=db, grade_id=grade_id, worker=worker, stale_before=stale)
-                    db.commit()
-                if record is not None:
-                    item = self._grading_item(db, record)
-                    break
-            else:
-                return None
-        return self._grade_claimed(record, item)
-
-    def _claim_timeout(self) -> timedelta:
-        return timedelta(seconds=self.settings.grade_claim_timeout_seconds)
-
-    def _grade_claimed(self, record: store.GradeRecord, item: GradingItem) -> store.GradeRecord:
-        try:
-            grade = self.scorer.grade(item)  # may wait on the LLM: no connection held meanwhile
-        except Exception as exc:
-            if record.attempts < MAX_GRADE_ATTEMPTS:
-                self._release(record)
-                raise
-            # Every answer ends graded: after the last attempt, the offline scorer, labelled as such.
-            grade = self.fallback_scorer.grade(item).model_copy(
-                update={"scorer": "offline-fallback", "fallback_reason": f"grader failed: {exc.__class__.__name__}"}
-            )
-        with self.engine.connect() as db, store.write_lock(self.engine):
-            saved = store.store_grade(db=db, record=record, grade=grade_columns(grade))
-            db.commit()
-        if saved is not None:
-            record_grade(grade)
-            _log_event("answer graded", session=record.session_id, grade=record.id, scorer=grade.scorer,
-                       overall=grade.overall, flags=grade.flags, latency_ms=grade.latency_ms, retries=grade.retries)
-        return saved or record
-
-    def _release(self, record: store.GradeRecord) -> None:
-        """Give a claim back after an unexpected failure, for another attempt."""
-        with self.engine.connect() as db, store.write_lock(self.engine):
-            store.release_grade(db=db, record=record)
-            db.commit()
-
-    def _grading_item(self, db, record: store.GradeRecord) -> GradingItem:
-        code = store.read_code(db=db, record=record)
-        return self.grading_item(
-            stage=record.stage, question_id=record.question_id, question_text=record.question_text,
-            answer="\n\n".join(store.answer_texts(db=db, record=record)),
-            seniority=store.read_seniority(db=db, session_id=record.session_id), phase=getattr(record, "phase", None),
-            run=RunResult.model_validate({k: v for k, v in code["run"].items() if k != "claimed_by"})
-            if code and code.get("run") else None,
-        )
-
-    def grading_item(
-        self, *, stage, question_id, question_text, answer, seniority="middle", phase=None, run=None
-    ) -> GradingItem:
-        self._stage(stage)  # an unknown stage is a PlanError
-        question, rubric = self.kb.rubric_for_answer(stage=stage, question_id=question_id, question_text=question_text)
-        if question is not None and phase and phase != INVITE and question.id in self.kb.sheets:
-            rubric = phase_rubric(self.kb, question, phase)  # a phased stage is graded phase by phase
-        return GradingItem(
-            stage=stage, question_text=question.prompt if question else question_text, question=question,
-            rubric=rubric, answer=answer, seniority=seniority, run=run,
-        )
-
     # --- helpers ------------------------------------------------------------------------
-
-    def _stage(self, stage_id: str):
-        try:
-            return self.kb.stage(stage_id)
-        except KeyError:
-            raise PlanError(f"unknown stage {stage_id!r}") from None
 
     def _say(self, step: Step, context: InterviewContext) -> tuple[str, bool]:
         pieces: list[str] = []
@@ -456,21 +348,14 @@ class InterviewService:
         return "".join(pieces), offline
 
     def _speak(self, step: Step, context: InterviewContext) -> Iterator[tuple[Any, bool]]:  # str or RESTART
-        """The interviewer's words; the offline interviewer takes over if the LLM fails first."""
+        """The interviewer's words, each with whether the offline interviewer wrote it."""
         offline = self.interviewer.name == "offline"
-        started = time.perf_counter()
-        try:
-            for piece in self.interviewer.reply(step, context):
+        for piece in self.interviewer.reply(step, context):
+            if isinstance(piece, Restart):
+                offline = piece.by == "offline"
+                yield RESTART, offline
+            else:
                 yield piece, offline
-        except Exception as exc:  # an LLM outage must never block the candidate
-            if offline:
-                raise
-            log.warning("interviewer failed, continuing offline: %s", exc)
-            FALLBACKS.labels("reply").inc()
-            yield RESTART, True  # whatever streamed so far is dropped: the offline words stand alone
-            yield self.offline_interviewer.text(step, context), True
-        if not offline:
-            LLM_SECONDS.labels("interviewer").observe(time.perf_counter() - started)
 
     def _add_interviewer_turn(self, db, session_id, step: Step, text: str, offline: bool, seq=None) -> store.Turn:
         return store.insert_turn(
@@ -566,12 +451,6 @@ def answer_so_far(turns: list[store.Turn], answer: store.Turn, *, clarifying: bo
 def _log_event(message: str, **fields) -> None:
     """One structured line; the request id (see coach.observability) ties a turn's lines together."""
     log.info(message, extra={"fields": fields})
-
-
-def grade_columns(grade: Grade) -> dict:
-    """A domain Grade as the columns of a stored grade."""
-    data = grade.model_dump(mode="json")
-    return {k: v for k, v in data.items() if k in store.GradeRecord.model_fields}
 
 
 def stage_deadline_iso(session: store.InterviewSession) -> str | None:

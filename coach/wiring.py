@@ -1,4 +1,5 @@
-"""Choose the interviewer and the scorer from the settings: LLM when a key is set, else offline."""
+"""Compose the application from the settings: the interviewer and the scorer (the LLM's, wrapped in
+their offline fallbacks, when a key is set; else offline), the grade queue and the service."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from functools import partial
 from coach import llm, prompts
 from coach.config import Settings
 from coach.engine import Step
-from coach.interviewer import InterviewContext, Interviewer, OfflineInterviewer
+from coach.grading import GradeQueue, grading_item
+from coach.interviewer import FallbackInterviewer, InterviewContext, Interviewer, OfflineInterviewer
 from coach.knowledge import KnowledgeBase, load_knowledge
 from coach.llm_interviewer import LLMInterviewer
-from coach.scoring import GradingItem, Scorer
+from coach.scoring import FallbackScorer, GradingItem, Scorer
 from coach.scoring.judge import LLMJudge, judge_messages
 from coach.scoring.offline import OfflineScorer
 from coach.service import InterviewService
@@ -20,21 +22,31 @@ def build_service(settings: Settings, engine, kb=None, client=None) -> Interview
     """`client` (an openai.OpenAI) is built from the settings unless a test hands one in."""
     kb = kb or load_knowledge()
     check_prompts(kb, settings)
-    interviewer: Interviewer = OfflineInterviewer(kb)
-    scorer: Scorer = OfflineScorer(kb)
-    if settings.llm_enabled:
-        client = client or llm.make_client(settings)
-        interviewer, scorer = LLMInterviewer(client, settings, kb), LLMJudge(client, settings)
-    return InterviewService(kb=kb, settings=settings, engine=engine, interviewer=interviewer, scorer=scorer)
+    interviewer, scorer = build_speakers(settings, kb, client)
+    grading = GradeQueue(db_engine=engine, kb=kb, scorer=scorer, settings=settings)
+    return InterviewService(kb=kb, settings=settings, engine=engine, interviewer=interviewer, grading=grading)
+
+
+def build_speakers(settings: Settings, kb: KnowledgeBase, client=None) -> tuple[Interviewer, Scorer]:
+    """The interviewer and the scorer: the LLM's when a key is set, each falling back to the offline one."""
+    offline_interviewer, offline_scorer = OfflineInterviewer(kb), OfflineScorer(kb)
+    if not settings.llm_enabled:
+        return offline_interviewer, offline_scorer
+    client = client or llm.make_client(settings)
+    return (
+        FallbackInterviewer(LLMInterviewer(client, settings, kb), offline_interviewer),
+        FallbackScorer(LLMJudge(client, settings), offline_scorer),
+    )
 
 
 def build_grader(settings: Settings, kb=None, client=None):
     """A function grading (stage, question text, answer) outside any session, for the CLI."""
     kb = kb or load_knowledge()
-    service = build_service(settings, None, kb, client)
+    check_prompts(kb, settings)
+    _, scorer = build_speakers(settings, kb, client)
 
     def grade(stage: str, question: str, answer: str):
-        return service.scorer.grade(service.grading_item(stage=stage, question_id=None, question_text=question, answer=answer))
+        return scorer.grade(grading_item(kb, stage=stage, question_id=None, question_text=question, answer=answer))
 
     return grade
 

@@ -1,7 +1,8 @@
 """Background grading: a thread that grades stored answers nobody is grading.
 
-It claims grades through the database, so several workers (threads or processes) never grade
-the same answer, and a grade whose worker died is picked up again once its claim goes stale.
+It takes its work from the grade queue (coach.grading), whose claims go through the database, so
+several workers (threads or processes) never grade the same answer, and a grade whose worker died
+is picked up again once its claim goes stale.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import os
 import socket
 import threading
 
-from coach.service import InterviewService
+from coach.grading import GradeQueue
 
 log = logging.getLogger(__name__)
 
 
 class GradeWorker:
-    def __init__(self, service: InterviewService, *, idle_seconds: float = 2.0):
-        self.service = service
+    def __init__(self, queue: GradeQueue, *, idle_seconds: float = 2.0):
+        self.queue = queue
         self.idle_seconds = idle_seconds
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._wake = threading.Event()
@@ -26,7 +27,7 @@ class GradeWorker:
         self._thread = threading.Thread(target=self._run, name="grade-worker", daemon=True)
 
     def start(self) -> GradeWorker:
-        self.service.grade_waiting = self._wake.set
+        self.queue.on_waiting(self._wake.set)
         self._thread.start()
         return self
 
@@ -38,7 +39,7 @@ class GradeWorker:
     def drain(self) -> int:
         """Grade everything pending now; returns how many were graded."""
         graded = 0
-        while not self._stop.is_set() and self.service.grade_next_pending(self.name) is not None:
+        while not self._stop.is_set() and self.queue.grade_next(self.name) is not None:
             graded += 1
         return graded
 

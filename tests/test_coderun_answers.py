@@ -13,6 +13,7 @@ import respx
 from coach import store
 from coach.coderun import CodeAnswer, RunResult, answer_text, fenced
 from coach.engine import build_plan
+from coach.scoring import ScorerFailed
 from coach.scoring.judge import LLMJudge
 from coach.scoring.offline import OfflineScorer
 from tests.conftest import auth
@@ -234,5 +235,6 @@ def test_without_a_run_the_judge_prompt_has_no_results_section(respx_mock, kb):
     settings = llm_settings(judge_model="judge-model", llm_max_attempts=1)
     from coach.llm import make_client
 
-    LLMJudge(make_client(settings), settings).grade(grading_item(kb, None))
+    with pytest.raises(ScorerFailed):  # the wired FallbackScorer grades offline then
+        LLMJudge(make_client(settings), settings).grade(grading_item(kb, None))
     assert "Test results" not in json.loads(route.calls[0].request.content)["messages"][1]["content"]

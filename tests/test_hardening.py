@@ -68,7 +68,7 @@ class SlowScorer(OfflineScorer):
 
 def test_more_slow_answers_at_once_than_database_connections_all_succeed(settings, kb):
     app = create_app(settings)
-    app.state.service.scorer = SlowScorer()
+    app.state.service.grading.scorer = SlowScorer()
     with TestClient(app) as client:
         sessions = [start(client, stages=["technical"]) for _ in range(20)]
 
@@ -93,7 +93,7 @@ class BrokenScorer:
 
 def test_a_crashing_grader_never_blocks_the_candidate_and_the_answer_still_ends_graded(settings, kb):
     app = create_app(settings)
-    app.state.service.scorer = BrokenScorer()
+    app.state.service.grading.scorer = BrokenScorer()
     with TestClient(app) as client:
         session = start(client, stages=["phone_screen"])
         response = client.post(f"/api/sessions/{session['id']}/answers", headers=auth(session["token"]),
@@ -138,8 +138,10 @@ class BreaksMidReply:
 
 
 def test_a_reply_broken_midway_is_replaced_whole_by_the_offline_interviewer(settings, kb):
+    from coach.interviewer import FallbackInterviewer, OfflineInterviewer
+
     app = create_app(settings)
-    app.state.service.interviewer = BreaksMidReply()
+    app.state.service.interviewer = FallbackInterviewer(BreaksMidReply(), OfflineInterviewer(kb))  # as wired with a key
     with TestClient(app) as client:
         session = start(client, stages=["technical"])
         url = f"/api/sessions/{session['id']}/answers/stream"

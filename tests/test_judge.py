@@ -11,8 +11,9 @@ import pytest
 import respx
 
 from coach.knowledge import Criterion, KeyPoint, Mistake, Rubric
-from coach.scoring import GradingItem
+from coach.scoring import FallbackScorer, GradingItem
 from coach.scoring.judge import INSUFFICIENT, PROMPT_VERSION, LLMJudge, judge_messages
+from coach.scoring.offline import OfflineScorer
 from tests.test_llm_client import BASE, completion_json, llm_settings
 
 LEVELS = {1: "Nothing shown.", 2: "Names it.", 3: "Explains it.", 4: "Explains trade-offs.", 5: "Teaches it."}
@@ -74,11 +75,12 @@ def mock():
 
 
 @pytest.fixture
-def judge() -> LLMJudge:
+def judge() -> FallbackScorer:
+    """The judge as the app wires it: the offline scorer grades when it fails."""
     settings = llm_settings(judge_model="judge-model", llm_temperature=0.0, llm_seed=11, judge_reasks=2)
     from coach.llm import make_client
 
-    return LLMJudge(make_client(settings), settings)
+    return FallbackScorer(LLMJudge(make_client(settings), settings), OfflineScorer())
 
 
 def bodies(route) -> list[dict]:

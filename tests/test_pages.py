@@ -87,7 +87,7 @@ def test_every_form_control_has_a_label(web):
 def test_the_grading_note_names_the_llm_model(tmp_path, monkeypatch):
     settings = Settings(data_dir=tmp_path / "data", OPENAI_API_KEY="sk-test", model="judge-9")
     app = create_app(settings)
-    monkeypatch.setattr(app.state.service.scorer, "name", "llm", raising=False)
+    monkeypatch.setattr(app.state.service.grading.scorer, "name", "llm", raising=False)
     with TestClient(app) as client:
         note = soup(client.get("/")).select_one("#grading-note")
     assert "LLM" in note.get_text() and "judge-9" in note.get_text()
@@ -161,7 +161,7 @@ def test_a_coach_mode_answer_gets_a_feedback_card(web, kb):
 
 def test_a_pending_grade_shows_grading(web, kb):
     session_id, token = begin(web)
-    web.app.state.service.grade_now = lambda grade_id, worker="inline": None  # another worker holds it
+    web.app.state.service.grading.grade_now = lambda grade_id, worker="inline": None  # another worker holds it
     question = soup(web.get(f"/s/{session_id}")).select_one("#chat")["data-question"]
     answer(web, session_id, token, strong_answer(kb, question))
     card = soup(web.get(f"/s/{session_id}/turns?after=0")).select_one(".feedback")

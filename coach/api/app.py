@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, service: InterviewService | Non
     async def lifespan(app: FastAPI):
         # Routes are sync and wait on the database or the LLM: give them enough threads.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
-        worker = GradeWorker(app.state.service).start()
+        worker = GradeWorker(app.state.service.grading).start()
         yield
         worker.stop()
 

@@ -79,7 +79,7 @@ def not_found(request: Request) -> HTMLResponse:
 
 
 def grading_note(service, settings: Settings) -> dict:
-    llm = settings.llm_enabled and getattr(service.scorer, "name", "offline") != "offline"
+    llm = settings.llm_enabled and service.grading.scorer.name != "offline"
     return {"llm": llm, "model": settings.effective_judge_model if llm else None}
 
 
@@ -240,7 +240,7 @@ def report_page(request: Request, session: OwnedDep, service: ServiceDep, db: Db
         return not_found(request)
     if session.status == "active":
         return RedirectResponse(f"/s/{session.id}", status_code=303)
-    service.complete_grades(session.id)  # before `db` is first used: no connection held while grading
+    service.grading.complete(session.id)  # before `db` is first used: no connection held while grading
     records = read_records(db, session)
     context = {
         "session": session_out(service.kb, records), "report": report_out(service.kb, records),

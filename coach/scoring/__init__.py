@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -9,6 +10,7 @@ from pydantic import BaseModel, Field
 from coach.coderun import RunResult
 from coach.knowledge import Question, Rubric
 
+log = logging.getLogger(__name__)
 ScorerName = Literal["offline", "llm", "offline-fallback"]
 
 
@@ -98,3 +100,34 @@ class Scorer(Protocol):
     name: str
 
     def grade(self, item: GradingItem) -> Grade: ...
+
+
+class ScorerFailed(Exception):
+    """A scorer could not grade (its LLM unreachable, its output invalid); `costs`: what trying cost."""
+
+    def __init__(self, reason: str, costs: dict | None = None):
+        super().__init__(reason)
+        self.costs = costs or {}
+
+
+def fallback_grade(scorer: Scorer, item: GradingItem, reason: str, costs: dict | None = None) -> Grade:
+    """`scorer`'s grade, labelled as a fallback with the reason (and what the failed attempt cost)."""
+    return scorer.grade(item).model_copy(
+        update={"scorer": "offline-fallback", "fallback_reason": reason[:500], **(costs or {})}
+    )
+
+
+class FallbackScorer:
+    """Grades with `primary`; when it fails, with `fallback`, and the grade says so."""
+
+    def __init__(self, primary: Scorer, fallback: Scorer):
+        self.primary = primary
+        self.fallback = fallback
+        self.name = primary.name
+
+    def grade(self, item: GradingItem) -> Grade:
+        try:
+            return self.primary.grade(item)
+        except ScorerFailed as exc:
+            log.warning("grading offline instead: %s", exc)
+            return fallback_grade(self.fallback, item, str(exc), exc.costs)

@@ -5,7 +5,8 @@ the rubric's mistakes. We keep only what we can verify: quotes found verbatim in
 mistakes from the rubric, scores in range. A criterion left without evidence is "insufficient
 evidence", never a number we made up. An answer that instructs the grader is flagged and capped
 whatever the model said. When the model cannot give valid output (no json_schema support,
-malformed replies past the re-asks, an outage), the offline scorer grades and says so.
+malformed replies past the re-asks, an outage), it raises ScorerFailed; the scorer wired around it
+(coach.scoring.FallbackScorer) then grades offline and says so.
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ from coach import llm, prompts
 from coach.config import Settings
 from coach.knowledge import Criterion, Rubric
 from coach.prompts import strip_boundary
-from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound, capped, overall_score
+from coach.scoring import CriterionScore, Grade, GradingItem, MistakeFound, ScorerFailed, capped, overall_score
 from coach.scoring.injection import Finding, findings, injection_evidence
-from coach.scoring.offline import OfflineScorer
 from coach.scoring.test_results import graded_text, results_for_judge
 from coach.scoring.text import words
 
@@ -112,7 +112,6 @@ class LLMJudge:
         self.reasks = max(0, settings.judge_reasks)
         # Moves down MODES for good when the server rejects a response_format.
         self.mode: str = settings.judge_response_format
-        self.offline = OfflineScorer()
 
     def grade(self, item: GradingItem) -> Grade:
         started, tally = time.perf_counter(), _Tally()
@@ -120,9 +119,9 @@ class LLMJudge:
             verdict = self._verdict(item, tally)
         except llm.LLMError as exc:
             tally.retries += exc.retries
-            return self._fallback(item, tally, started, f"the LLM failed: {exc}")
+            raise ScorerFailed(f"the LLM failed: {exc}", self._costs(tally, started)) from exc
         except InvalidVerdict as exc:
-            return self._fallback(item, tally, started, f"invalid output after {self.reasks} re-asks: {exc}")
+            raise ScorerFailed(f"invalid output after {self.reasks} re-asks: {exc}", self._costs(tally, started)) from exc
         grade = verdict_to_grade(item, verdict)
         return grade.model_copy(update=self._costs(tally, started))
 
@@ -159,13 +158,6 @@ class LLMJudge:
             self.client, model=self.model, messages=messages, sampling=self.sampling, policy=self.policy,
             response_format=FORMATS[mode],
         )
-
-    def _fallback(self, item: GradingItem, tally: _Tally, started: float, reason: str) -> Grade:
-        log.warning("grading offline instead: %s", reason)
-        grade = self.offline.grade(item)
-        return grade.model_copy(update={
-            "scorer": "offline-fallback", "fallback_reason": reason[:500], **self._costs(tally, started),
-        })
 
     def _costs(self, tally: _Tally, started: float) -> dict:
         return {
