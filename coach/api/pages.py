@@ -19,12 +19,15 @@ from coach import store
 from coach.api.deps import DbDep, KnowledgeDep, ServiceDep, SettingsDep, same_origin_form
 from coach.api.templating import templates
 from coach.config import Settings
-from coach.engine import INVITE, PlanError, stage_minutes
+from coach.drills import DrillError
+from coach.engine import INVITE, DrillTarget, PlanError, stage_minutes
 from coach.jobs import MAX_CHARS as JOB_TEXT_LIMIT
+from coach.presenters.drills import comparisons, drill_target, original_of
 from coach.presenters.records import SessionRecords, read_records
 from coach.presenters.report import report_out, reviewed_answers
 from coach.presenters.session import session_out, transcript_out
 from coach.ratelimit import limit_sessions
+from coach.service import SessionStillActive, asked_questions
 
 COOKIE = "coach_sessions"
 REMEMBERED = 30  # sessions a browser keeps; the signed cookie stays well under 4 KB
@@ -242,12 +245,48 @@ def report_page(request: Request, session: OwnedDep, service: ServiceDep, db: Db
         return RedirectResponse(f"/s/{session.id}", status_code=303)
     service.grading.complete(session.id)  # before `db` is first used: no connection held while grading
     records = read_records(db, session)
+    pairs = exchanges(turn_items(service.kb, records))
     context = {
         "session": session_out(service.kb, records), "report": report_out(service.kb, records),
-        "stages": stage_list(service.kb, session), "exchanges": exchanges(turn_items(service.kb, records)),
-        "reviewed": reviewed_answers(records),
+        "stages": stage_list(service.kb, session), "exchanges": pairs,
+        "reviewed": reviewed_answers(records), "drill_at": drill_offers(pairs, asked_questions(records.turns)),
     }
     return templates.TemplateResponse(request, "report.html", context)
+
+
+# --- drills ---------------------------------------------------------------------------------
+
+
+def drill_offers(pairs: list[dict], asked: set[str]) -> set[int]:
+    """The answers that carry a "Retry this question" button: the first answer to each question asked."""
+    offered: dict[str, int] = {}
+    for pair in pairs:
+        question_id = pair["answer"].question_id
+        if question_id in asked and question_id not in offered:
+            offered[question_id] = pair["answer"].id
+    return set(offered.values())
+
+
+@router.post("/s/{session_id}/drills", dependencies=[Depends(limit_sessions)])
+def start_drill(
+    request: Request, session: OwnedDep, service: ServiceDep, settings: SettingsDep, held: HeldDep,
+    question_id: Annotated[str | None, Form(max_length=100)] = None,
+    stage: Annotated[str | None, Form(max_length=100)] = None,
+):
+    """Retry one question or stage of a session this browser holds, then open the new session's chat."""
+    if session is None:
+        return not_found(request)
+    try:
+        target = DrillTarget(question_id=question_id or None, stage=stage or None)
+        drill, token, _ = service.start_drill(session_id=session.id, target=target)
+    except (ValueError, SessionStillActive) as exc:  # DrillError, or a form naming both or neither
+        status = 409 if isinstance(exc, SessionStillActive) else 422
+        message = str(exc) if isinstance(exc, DrillError | SessionStillActive) else "Choose one question or one stage."
+        context = {"title": "That cannot be drilled", "message": message, "session_id": session.id}
+        return templates.TemplateResponse(request, "problem.html", context, status_code=status)
+    response = RedirectResponse(f"/s/{drill.id}", status_code=303)
+    remember(response, request, settings, held, drill.id, token)
+    return response
 
 
 # --- history --------------------------------------------------------------------------------
@@ -261,8 +300,35 @@ def past_sessions(service, db, held: dict) -> list[dict]:
         if session is None:
             continue
         report = report_out(service.kb, read_records(db, session)) if session.status != "active" else None
-        rows.append({"session": session, "stages": stage_list(service.kb, session), "report": report})
+        rows.append({"session": session, "stages": stage_list(service.kb, session), "report": report,
+                     "drill": drill_title(service.kb, session)})
     return sorted(rows, key=lambda r: r["session"].created_at)
+
+
+def drill_title(kb, session: store.InterviewSession) -> str | None:
+    """What a drill retries, as the history names it; None for a session that is no drill."""
+    target = drill_target(session)
+    if target is None:
+        return None
+    if target.stage is not None:
+        return f"the {stage_list(kb, session)[0].title} stage"
+    question = kb.questions.get(target.question_id or "")
+    return f"“{question.prompt}”" if question else target.question_id
+
+
+def drill_comparisons(service, db, rows: list[dict]) -> list[dict]:
+    """Each held original with drills held here: its questions and stages drilled, attempts side by side."""
+    held = {r["session"].id: r["session"] for r in rows}
+    originals = {original_of(r["session"]) for r in rows if r["session"].drill_of}
+    found = []
+    for original_id in sorted(originals, key=lambda i: held[i].created_at if i in held else store.utcnow()):
+        original = held.get(original_id)
+        if original is None:  # an original this browser no longer holds is not shown
+            continue
+        for comparison in comparisons(service.kb, db, original, visible=lambda s: s.id in held):
+            found.append({"original": original, "comparison": comparison,
+                          "points": {p.id: p.text for p in comparison.key_points}})
+    return found
 
 
 def criterion_trends(rows: list[dict]) -> list[dict]:
@@ -280,5 +346,6 @@ def criterion_trends(rows: list[dict]) -> list[dict]:
 @router.get("/history", response_class=HTMLResponse)
 def history_page(request: Request, service: ServiceDep, db: DbDep, held: HeldDep):
     rows = past_sessions(service, db, held)
-    context = {"rows": rows, "trends": criterion_trends(rows), "ended": sum(r["report"] is not None for r in rows)}
+    context = {"rows": rows, "trends": criterion_trends(rows), "ended": sum(r["report"] is not None for r in rows),
+               "drills": drill_comparisons(service, db, rows)}
     return templates.TemplateResponse(request, "history.html", context)
