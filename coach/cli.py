@@ -159,7 +159,7 @@ def _grading_label(settings) -> str:
 
 def _knowledge_check(_args) -> int:
     try:
-        kb = load_knowledge()
+        kb = load_knowledge(get_settings().knowledge_dir)
     except KnowledgeError as exc:
         print(f"knowledge check failed:\n{exc}", file=sys.stderr)
         return 1
@@ -301,7 +301,7 @@ def _eval_matching(args) -> int:
     from coach.evaluation import read_labeled
     from coach.matching import match_figures
 
-    matcher = load_knowledge().matcher
+    matcher = load_knowledge(get_settings().knowledge_dir).matcher
     rows = read_labeled(args.file, ("stage", "question", "expected"))
     for split in dict.fromkeys(r.get("split", "all") for r in rows):
         figures = match_figures(matcher, [r for r in rows if r.get("split", "all") == split])

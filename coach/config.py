@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from coach.resources import KNOWLEDGE_DIR, PROMPTS_DIR
+
 PLACEHOLDER_SECRET = "change-me"
 
 
@@ -22,6 +24,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: SQLite file in data_dir
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    # The knowledge base and the prompt templates: by default the copies that come with coach. A team
+    # points these at its own folders (same layout); `coach knowledge check` validates them.
+    knowledge_dir: Path = KNOWLEDGE_DIR
+    prompts_dir: Path = PROMPTS_DIR
 
     # The LLM (any OpenAI-compatible endpoint). These use the SDK's usual names, no prefix.
     openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")

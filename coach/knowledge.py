@@ -16,11 +16,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from coach.matching import QuestionMatcher
+from coach.resources import KNOWLEDGE_DIR
 
 if TYPE_CHECKING:  # coach.formats builds on the models below
     from coach.formats import Company, Formats, Sheet
 
-KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
 Seniority = Literal["junior", "middle", "senior", "lead"]
 StageId = Literal[

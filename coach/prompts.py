@@ -1,4 +1,4 @@
-"""The prompts: Jinja2 templates in prompts/, rendered as plain text, versioned by their text.
+"""The prompts: Jinja2 templates in prompts/ (or COACH_PROMPTS_DIR), rendered as plain text, versioned by their text.
 
 Templates are compiled once per process (no file checks per render: they do not change while
 serving). `check` renders every template the way the interviewer and the judge do, at start-up
@@ -16,15 +16,20 @@ from typing import Any
 
 import jinja2
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+from coach.config import get_settings
 
 
 class PromptError(Exception):
     """A template does not parse or does not render with the values its caller gives."""
 
 
+def prompts_dir() -> Path:
+    """The folder of this process's settings: the prompts are one set per process, like its models."""
+    return get_settings().prompts_dir
+
+
 @lru_cache
-def environment(directory: Path = PROMPTS_DIR) -> jinja2.Environment:
+def environment(directory: Path) -> jinja2.Environment:
     # Plain text, not HTML: no autoescape. A variable the template uses but is not given raises.
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory), undefined=jinja2.StrictUndefined, auto_reload=False,
@@ -34,14 +39,14 @@ def environment(directory: Path = PROMPTS_DIR) -> jinja2.Environment:
 
 def render(template: str, **values: Any) -> str:
     """Render prompts/<template>; a variable the template uses but is not given raises."""
-    return environment().get_template(template).render(**values).strip()
+    return environment(prompts_dir()).get_template(template).render(**values).strip()
 
 
 def version(*templates: str, extra: str = "") -> str:
     """A short hash of the templates' text (and `extra`), stored with every grade."""
     digest = hashlib.sha256(extra.encode())
     for name in templates:
-        digest.update((PROMPTS_DIR / name).read_bytes())
+        digest.update((prompts_dir() / name).read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -53,16 +58,17 @@ def strip_boundary(text: str, boundary: str) -> str:
     return re.sub(re.escape(boundary), "", text, flags=re.IGNORECASE)
 
 
-def template_names(directory: Path = PROMPTS_DIR) -> list[str]:
+def template_names(directory: Path) -> list[str]:
     return sorted(path.name for path in directory.glob("*.j2"))
 
 
 def check(renderings: list[tuple[str, Any]]) -> None:
     """Every template parses, and each (label, render) pair renders; raise PromptError naming the failures."""
     problems = []
-    for name in template_names():
+    directory = prompts_dir()
+    for name in template_names(directory):
         try:
-            environment().get_template(name)
+            environment(directory).get_template(name)
         except jinja2.TemplateError as exc:
             problems.append(f"prompts/{name}: {exc}")
     for label, render_one in renderings:

@@ -20,7 +20,7 @@ from coach.service import InterviewService
 
 def build_service(settings: Settings, engine, kb=None, client=None) -> InterviewService:
     """`client` (an openai.OpenAI) is built from the settings unless a test hands one in."""
-    kb = kb or load_knowledge()
+    kb = kb or load_knowledge(settings.knowledge_dir)
     check_prompts(kb, settings)
     interviewer, scorer = build_speakers(settings, kb, client)
     grading = GradeQueue(db_engine=engine, kb=kb, scorer=scorer, settings=settings)
@@ -41,7 +41,7 @@ def build_speakers(settings: Settings, kb: KnowledgeBase, client=None) -> tuple[
 
 def build_grader(settings: Settings, kb=None, client=None):
     """A function grading (stage, question text, answer) outside any session, for the CLI."""
-    kb = kb or load_knowledge()
+    kb = kb or load_knowledge(settings.knowledge_dir)
     check_prompts(kb, settings)
     _, scorer = build_speakers(settings, kb, client)
 

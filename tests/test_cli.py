@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 from coach.cli import main
+from coach.config import get_settings
+from coach.knowledge import load_knowledge
+from coach.resources import KNOWLEDGE_DIR, PROMPTS_DIR
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "eval" / "calibration.jsonl"
 
@@ -17,20 +22,42 @@ def test_knowledge_check_prints_counts(capsys):
         assert what in out
 
 
-def test_knowledge_check_fails_with_file_and_field(tmp_path, monkeypatch, capsys):
-    import shutil
+def _use_folder(monkeypatch, variable: str, folder: Path) -> None:
+    monkeypatch.setenv(variable, str(folder))
+    get_settings.cache_clear()
 
-    import coach.knowledge as knowledge
 
-    root = tmp_path / "knowledge"
-    shutil.copytree(knowledge.KNOWLEDGE_DIR, root)
+TEAM_TIP = "        preparation_tips:\n          - id: tip-team-own\n            text: Read our engineering blog before the call.\n"
+
+
+def test_knowledge_check_reads_coach_knowledge_dir_and_fails_with_file_and_field(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "team-knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, root)
+    track = root / "tracks" / "backend-developer.yaml"
+    track.write_text(track.read_text().replace("        preparation_tips:\n", TEAM_TIP, 1))
+    _use_folder(monkeypatch, "COACH_KNOWLEDGE_DIR", root)
+    assert main(["knowledge", "check"]) == 0
+    assert _count(capsys.readouterr().out, "tips") == load_knowledge(KNOWLEDGE_DIR).counts()["tips"] + 1
+
     criteria = root / "criteria.yaml"
     criteria.write_text(criteria.read_text().replace("    name: Technical accuracy", "    nmae: Technical accuracy", 1))
-    monkeypatch.setattr(knowledge, "KNOWLEDGE_DIR", root)
-    monkeypatch.setattr(knowledge.load_knowledge, "__defaults__", (root,))
     assert main(["knowledge", "check"]) == 1
     err = capsys.readouterr().err
-    assert "criteria.yaml" in err and "nmae" in err
+    assert str(criteria) in err and "nmae" in err
+
+
+def test_knowledge_check_renders_the_prompts_of_coach_prompts_dir(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "team-prompts"
+    shutil.copytree(PROMPTS_DIR, root)
+    (root / "judge_user.j2").write_text("{{ answer }} {% if %}")
+    _use_folder(monkeypatch, "COACH_PROMPTS_DIR", root)
+    assert main(["knowledge", "check"]) == 1
+    assert "judge_user.j2" in capsys.readouterr().err
+
+
+def _count(summary: str, what: str) -> int:
+    """`12` from "knowledge ok: ..., 12 questions, ..."."""
+    return int(re.search(rf"(\d+) {what}\b", summary).group(1))
 
 
 def test_grade_prints_one_graded_line_per_input(tmp_path, capsys):

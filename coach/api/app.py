@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
@@ -21,6 +20,7 @@ from coach.engine import PlanError
 from coach.migrations import prepare_database
 from coach.observability import RequestContext
 from coach.ratelimit import RateLimited
+from coach.resources import WEB_DIR
 from coach.service import (
     AnswerInFlight,
     IdempotencyMismatch,
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, service: InterviewService | Non
     app.include_router(exports.router, prefix="/api/review", tags=["review"])
     app.include_router(exports.router, prefix="/review", include_in_schema=False)
     app.add_middleware(SessionMiddleware, **review_pages.session_cookie_options(settings))
-    app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parents[2] / "web" / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     _add_error_handlers(app)
     _add_middleware(app, settings)
     return app

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -16,8 +15,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from coach.codeblocks import split_code
-
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+from coach.resources import WEB_DIR
 
 # No raw HTML, and no images: an LLM could be steered into loading an outside address.
 _markdown = MarkdownIt("commonmark", {"html": False}).disable("image")
