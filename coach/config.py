@@ -47,8 +47,9 @@ class Settings(BaseSettings):
     # What the judge asks for first; it steps down this list by itself when a server refuses one.
     judge_response_format: Literal["json_schema", "json_object", "prompt_only"] = "json_schema"
 
-    # A grade claimed longer ago than this is taken to belong to a dead worker and graded again.
-    grade_claim_timeout_seconds: float = Field(default=300.0, gt=0)
+    # How long a grade's claim holds without renewal: its worker renews it every third of this while it
+    # grades, so a claim that runs out belongs to a dead worker and is taken over.
+    lease_seconds: float = Field(default=30.0, gt=0)
 
     # The interview.
     # Follow-ups chained on one main question or phase; None: as deep as the chosen length says.

@@ -1,15 +1,20 @@
 """The grade queue: stored answers waiting for a grade, claimed, graded and stored by whoever gets them.
 
 Every grade is claimed through the database (one conditional UPDATE), so of several workers (threads
-or processes) exactly one grades an answer; a claim whose worker died is taken over once it goes
-stale. No database connection is held while the scorer works.
+or processes) exactly one grades an answer. A claim is a lease: its worker renews it while the scorer
+works (a heartbeat), so a slow but live grader keeps it and a dead worker's lapses within
+COACH_LEASE_SECONDS, when another worker takes it over. No database connection is held while the
+scorer works.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy.engine import Connection, Engine
@@ -35,6 +40,7 @@ class GradeQueue:
         self.scorer = scorer
         self.last_resort = OfflineScorer(kb)  # after the last attempt: every answer ends graded
         self.settings = settings
+        self.leases = Leases(db_engine, timedelta(seconds=settings.lease_seconds))
         self._listeners: list[Callable[[], None]] = []
 
     def on_waiting(self, wake: Callable[[], None]) -> None:
@@ -58,7 +64,7 @@ class GradeQueue:
     def grade_next(self, worker: str) -> store.GradeRecord | None:
         """Claim the oldest grade nobody holds (or whose worker died) and grade it; None if there is none."""
         with self.db_engine.connect() as db:
-            for grade_id in store.claimable_grade_ids(db=db, stale_before=self._stale_before()):
+            for grade_id in store.claimable_grade_ids(db=db):
                 record = self._claim(db, grade_id, worker)
                 if record is not None:
                     item = self._grading_item(db, record)
@@ -79,16 +85,14 @@ class GradeQueue:
 
     def _claim(self, db: Connection, grade_id: int, worker: str) -> store.GradeRecord | None:
         with store.write_lock(self.db_engine):
-            record = store.claim(db=db, grade_id=grade_id, worker=worker, stale_before=self._stale_before())
+            record = store.claim(db=db, grade_id=grade_id, worker=worker, lease=self.leases.lease)
             db.commit()
         return record
 
-    def _stale_before(self):
-        return store.utcnow() - timedelta(seconds=self.settings.grade_claim_timeout_seconds)
-
     def _grade_claimed(self, record: store.GradeRecord, item: GradingItem) -> store.GradeRecord:
         try:
-            grade = self.scorer.grade(item)  # may wait on the LLM: no connection held meanwhile
+            with self.leases.held(record):
+                grade = self.scorer.grade(item)  # may wait on the LLM: no connection held meanwhile
         except Exception as exc:
             if record.attempts < MAX_GRADE_ATTEMPTS:
                 self._release(record)
@@ -123,6 +127,51 @@ class GradeQueue:
             run=RunResult.model_validate({k: v for k, v in code["run"].items() if k != "claimed_by"})
             if code and code.get("run") else None,
         )
+
+
+class Leases:
+    """The grade claims this process holds, renewed by one heartbeat thread while any is held."""
+
+    def __init__(self, db_engine: Engine, lease: timedelta):
+        self.db_engine = db_engine
+        self.lease = lease
+        self._claims: dict[int, str] = {}  # grade id -> the worker that claimed it
+        self._lock = threading.Lock()
+        self._heartbeat: threading.Thread | None = None
+
+    @contextmanager
+    def held(self, record: store.GradeRecord) -> Iterator[None]:
+        """Keep `record`'s lease renewed for as long as the block runs."""
+        assert record.id is not None and record.claimed_by is not None  # a claimed grade
+        with self._lock:
+            self._claims[record.id] = record.claimed_by
+            if self._heartbeat is None:
+                self._heartbeat = threading.Thread(target=self._beat, name="grade-leases", daemon=True)
+                self._heartbeat.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._claims.pop(record.id, None)
+
+    def _beat(self) -> None:
+        interval = self.lease.total_seconds() / 3  # two renewals may fail before a live lease lapses
+        while True:
+            time.sleep(interval)
+            with self._lock:
+                claims = dict(self._claims)
+                if not claims:
+                    self._heartbeat = None  # the next claim starts a new heartbeat
+                    return
+            try:
+                self._renew(claims)
+            except Exception:  # the database is away for a moment: the next beat tries again
+                log.exception("renewing grade leases failed")
+
+    def _renew(self, claims: dict[int, str]) -> None:
+        with self.db_engine.connect() as db, store.write_lock(self.db_engine):
+            store.renew_leases(db=db, claims=claims, lease=self.lease)
+            db.commit()
 
 
 def grading_item(

@@ -11,7 +11,7 @@ import hmac
 import threading
 import weakref
 from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint, bindparam, event, func, insert, update
 from sqlalchemy.engine import Connection, Engine
@@ -102,6 +102,7 @@ class GradeRecord(SQLModel, table=True):
     attempts: int = 0
     claimed_by: str | None = None
     claimed_at: datetime | None = None
+    lease_until: datetime | None = None  # the claim holds until then; its worker renews it while grading
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -192,20 +193,22 @@ _TURNS_OF = select(TURNS).where(TURNS.c.session_id == bindparam("b_session")).or
 _LAST_SEQ = select(func.max(TURNS.c.seq)).where(TURNS.c.session_id == bindparam("b_session"))
 _GRADE_BY_ID = select(GRADES).where(GRADES.c.id == bindparam("b_id"))
 _GRADES_OF = select(GRADES).where(GRADES.c.session_id == bindparam("b_session")).order_by(GRADES.c.id)
+# Nobody works on it: pending, or running on a lease that ran out (its worker died) or never was (an old claim).
+_CLAIMABLE = (GRADES.c.status == "pending") | (
+    (GRADES.c.status == "running")
+    & (GRADES.c.lease_until.is_(None) | (GRADES.c.lease_until < bindparam("b_now", type_=DateTime)))
+)
 _CLAIM = (
     update(GRADES)
-    .where(
-        GRADES.c.id == bindparam("b_id"),
-        (GRADES.c.status == "pending")
-        | ((GRADES.c.status == "running") & (GRADES.c.claimed_at < bindparam("b_stale", type_=DateTime))),
-    )
+    .where(GRADES.c.id == bindparam("b_id"), _CLAIMABLE)
     .values(status="running", claimed_by=bindparam("b_worker"), claimed_at=bindparam("b_now", type_=DateTime),
-            attempts=GRADES.c.attempts + 1)
+            lease_until=bindparam("b_lease_until", type_=DateTime), attempts=GRADES.c.attempts + 1)
     .returning(*GRADES.c)
 )
-_STORE_GRADE = update(GRADES).where(
-    GRADES.c.id == bindparam("b_id"), GRADES.c.status == "running", GRADES.c.claimed_by == bindparam("b_worker")
-)
+_HELD_BY_WORKER = (GRADES.c.id == bindparam("b_id"), GRADES.c.status == "running",
+                   GRADES.c.claimed_by == bindparam("b_worker"))
+_RENEW_LEASE = update(GRADES).where(*_HELD_BY_WORKER).values(lease_until=bindparam("b_lease_until", type_=DateTime))
+_STORE_GRADE = update(GRADES).where(*_HELD_BY_WORKER)
 _GRADED_TURN = TURNS.alias("graded")
 _ANSWER_TEXTS = (
     select(TURNS.c.text)
@@ -222,7 +225,7 @@ _ANSWER_TEXTS = (
 _PENDING_GRADE = {
     "status": "pending", "overall": None, "tip": "", "scorer": None, "model": None, "rubric_version": None,
     "prompt_version": None, "latency_ms": None, "prompt_tokens": None, "completion_tokens": None, "retries": 0,
-    "fallback_reason": None, "attempts": 0, "claimed_by": None, "claimed_at": None,
+    "fallback_reason": None, "attempts": 0, "claimed_by": None, "claimed_at": None, "lease_until": None,
 }
 
 
@@ -297,15 +300,23 @@ def read_grades(*, db: Connection, session_id: str) -> list[GradeRecord]:
     return [GradeRecord.model_construct(**row._mapping) for row in db.execute(_GRADES_OF, {"b_session": session_id})]
 
 
-def claim(*, db: Connection, grade_id: int, worker: str, stale_before: datetime) -> GradeRecord | None:
-    """Take a grade to work on, unless another live worker holds it: one conditional UPDATE.
+def claim(*, db: Connection, grade_id: int, worker: str, lease: timedelta) -> GradeRecord | None:
+    """Take a grade to work on for `lease` (renewable), unless a live lease holds it: one conditional UPDATE.
 
     Two workers racing for it both run the UPDATE; the database lets one change the row and the
     other re-checks the condition against the changed row (PostgreSQL re-evaluates WHERE after the
     row lock, SQLite serialises writers), so exactly one gets it back."""
-    params = {"b_id": grade_id, "b_stale": stale_before, "b_worker": worker, "b_now": utcnow()}
+    now = utcnow()
+    params = {"b_id": grade_id, "b_worker": worker, "b_now": now, "b_lease_until": now + lease}
     row = db.execute(_CLAIM, params).first()
     return None if row is None else GradeRecord.model_construct(**row._mapping)
+
+
+def renew_leases(*, db: Connection, claims: dict[int, str], lease: timedelta) -> None:
+    """Extend the leases of these grades (id -> the worker holding it) that their workers still hold."""
+    if claims:
+        lease_until = utcnow() + lease
+        db.execute(_RENEW_LEASE, [{"b_id": i, "b_worker": w, "b_lease_until": lease_until} for i, w in claims.items()])
 
 
 def answer_texts(*, db: Connection, record: GradeRecord) -> list[str]:
@@ -370,15 +381,10 @@ def get_grade(*, db: Session, grade_id: int) -> GradeRecord | None:
     return db.get(GradeRecord, grade_id)
 
 
-def claimable_grade_ids(*, db: Connection, stale_before: datetime, limit: int = 5) -> list[int]:
+def claimable_grade_ids(*, db: Connection, limit: int = 5) -> list[int]:
     """The oldest grades nobody is working on (or whose worker died): candidates for `claim`."""
-    query = (
-        select(GRADES.c.id)
-        .where((GRADES.c.status == "pending") | ((GRADES.c.status == "running") & (GRADES.c.claimed_at < stale_before)))
-        .order_by(GRADES.c.id)
-        .limit(limit)
-    )
-    return list(db.execute(query).scalars())
+    query = select(GRADES.c.id).where(_CLAIMABLE).order_by(GRADES.c.id).limit(limit)
+    return list(db.execute(query, {"b_now": utcnow()}).scalars())
 
 
 def count_grades(*, db: Session, status: str) -> int:
@@ -390,7 +396,7 @@ def release_grade(*, db: Connection, record: GradeRecord) -> None:
     db.execute(
         update(GRADES)
         .where(GRADES.c.id == record.id, GRADES.c.status == "running", GRADES.c.claimed_by == record.claimed_by)
-        .values(status="pending", claimed_by=None)
+        .values(status="pending", claimed_by=None, lease_until=None)
     )
 
 

@@ -19,7 +19,7 @@ def env_for(settings) -> dict[str, str]:
     return {
         "COACH_DATA_DIR": str(settings.data_dir),
         "COACH_DATABASE_URL": settings.sqlalchemy_url,
-        "COACH_GRADE_CLAIM_TIMEOUT_SECONDS": "1",
+        "COACH_LEASE_SECONDS": "1",
     }
 
 

@@ -189,7 +189,7 @@ def test_a_reply_landing_between_the_reads_never_files_an_answer_under_the_old_q
     assert current.status == "active"
 
 
-def test_of_two_workers_racing_for_a_grade_only_one_claims_it_and_a_late_save_is_dropped(settings, kb):
+def test_of_two_workers_racing_for_a_grade_only_one_claims_it_and_a_late_save_is_dropped(settings, kb, monkeypatch):
     from datetime import timedelta
 
     from coach import store
@@ -200,15 +200,16 @@ def test_of_two_workers_racing_for_a_grade_only_one_claims_it_and_a_late_save_is
     session = start(client, mode="interview", stages=["phone_screen"])
     client.post(f"/api/sessions/{session['id']}/answers", headers=auth(session["token"]),
                 json={"text": strong_answer(kb, session["question"]["id"])})
+    lease = timedelta(minutes=1)
     with service.engine.connect() as db:
         grade_id = store.read_grades(db=db, session_id=session["id"])[0].id
-        long_ago = store.utcnow() - timedelta(hours=1)
-        first = store.claim(db=db, grade_id=grade_id, worker="worker-a", stale_before=long_ago)
-        second = store.claim(db=db, grade_id=grade_id, worker="worker-b", stale_before=long_ago)
+        first = store.claim(db=db, grade_id=grade_id, worker="worker-a", lease=lease)
+        second = store.claim(db=db, grade_id=grade_id, worker="worker-b", lease=lease)
         db.commit()
-        # worker-a's claim went stale; worker-b takes it over; worker-a's late save must not count
-        later = store.utcnow() + timedelta(hours=1)
-        taken = store.claim(db=db, grade_id=grade_id, worker="worker-b", stale_before=later)
+        # worker-a's lease lapsed unrenewed; worker-b takes it over; worker-a's late save must not count
+        now = store.utcnow
+        monkeypatch.setattr(store, "utcnow", lambda: now() + timedelta(hours=1))
+        taken = store.claim(db=db, grade_id=grade_id, worker="worker-b", lease=lease)
         late = store.store_grade(db=db, record=first, grade={"overall": 5.0}) if first else None
         db.commit()
     assert first is not None and first.claimed_by == "worker-a"
