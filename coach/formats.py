@@ -223,8 +223,8 @@ def phase_rubric(kb, question, phase_id: str) -> Rubric:
 def covered_points(points: list[KeyPoint], text: str) -> tuple[list[KeyPoint], list[KeyPoint]]:
     """(covered, missed): a point is covered when the whole text, code included, names one of its terms."""
     lowered = text.lower()
-    covered = [p for p in points if any(_mentions(lowered, t.lower()) for t in p.terms)]
-    return covered, [p for p in points if p not in covered]
+    found = [any(_mentions(lowered, t.lower()) for t in p.terms) for p in points]
+    return [p for p, hit in zip(points, found) if hit], [p for p, hit in zip(points, found) if not hit]
 
 
 def first_mention(points: list[KeyPoint], text: str) -> str | None:
@@ -232,9 +232,9 @@ def first_mention(points: list[KeyPoint], text: str) -> str | None:
     lowered = text.lower()
     for point in points:
         for term in point.terms:
-            found = re.search(r"(?<![a-z0-9])" + re.escape(term.lower()), lowered)
-            if found and re.match(r"[a-z]", term.lower()):
-                return _whole_words(text, found.start())
+            found = _find_term(lowered, term.lower())
+            if found != -1 and re.match(r"[a-z]", term.lower()):
+                return _whole_words(text, found)
     return None
 
 
@@ -251,8 +251,20 @@ _STOP = {"with", "that", "this", "then", "from", "into", "because", "which", "wh
 
 
 def _mentions(text: str, term: str) -> bool:
-    # Whole words at the start ("read" must not match "already"), prefixes allowed at the end.
-    return re.search(r"(?<![a-z0-9])" + re.escape(term), text) is not None
+    return _find_term(text, term) != -1
+
+
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _find_term(text: str, term: str) -> int:
+    """Where `term` starts as a whole word in lower-cased `text` ("read" must not match "already";
+    prefixes are allowed at the end), or -1. A plain find, not a regex: every answer checks every
+    point's terms, and a pattern that starts with a look-behind tries every position."""
+    start = text.find(term)
+    while start > 0 and text[start - 1] in _WORD_CHARS:
+        start = text.find(term, start + 1)
+    return start
 
 
 def phase_key_points(kb, question_id: str, phase_id: str) -> list[KeyPoint]:
