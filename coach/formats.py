@@ -223,8 +223,11 @@ def phase_rubric(kb, question, phase_id: str) -> Rubric:
 def covered_points(points: list[KeyPoint], text: str) -> tuple[list[KeyPoint], list[KeyPoint]]:
     """(covered, missed): a point is covered when the whole text, code included, names one of its terms."""
     lowered = text.lower()
-    found = [any(_mentions(lowered, t.lower()) for t in p.terms) for p in points]
-    return [p for p, hit in zip(points, found) if hit], [p for p, hit in zip(points, found) if not hit]
+    covered: list[KeyPoint] = []
+    missed: list[KeyPoint] = []
+    for point in points:
+        (covered if any(_mentions(lowered, t.lower()) for t in point.terms) else missed).append(point)
+    return covered, missed
 
 
 def first_mention(points: list[KeyPoint], text: str) -> str | None:
