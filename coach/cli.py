@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,7 +131,7 @@ def _interview(args) -> int:
     from coach.engine import PlanError
     from coach.migrations import prepare_database
     from coach.store import make_engine
-    from coach.terminal import format_report, read_answers, run_interview, typed_lines
+    from coach.terminal import format_answers, format_report, read_answers, run_interview, typed_lines
     from coach.wiring import build_service
 
     settings = get_settings()
@@ -140,16 +141,21 @@ def _interview(args) -> int:
     stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
     # At a terminal: line editing and history; from a pipe or file: the lines as they are.
     lines = typed_lines(settings.data_dir / "interview_history") if sys.stdin.isatty() else sys.stdin
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")  # https://no-color.org
     print(f"grading: {_grading_label(settings)}")
     try:
         session_id, report = run_interview(
             service, read_answers(lines), lambda text: print(text, flush=True),
             seniority=args.seniority, stages=stages, mode=args.mode, seed=args.seed, length=args.length,
+            color=color,
         )
     except PlanError as exc:
         print(f"coach interview: {exc}", file=sys.stderr)
         return 2
-    print(f"\nReport for session {session_id}\n{format_report(report)}")
+    print(f"\nReport for session {session_id}\n{format_report(report, color=color)}")
+    answers = format_answers(service, session_id, color=color)
+    if answers:
+        print(f"\n{answers}")
     return 0
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*)$")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
 
@@ -50,6 +53,30 @@ def split_code(text: str) -> list[Segment]:
 
 def has_code(text: str) -> bool:
     return any(s.kind == "code" for s in split_code(text))
+
+
+def lexer_for(language: str):
+    """Pygments' lexer for a fence's language; plain text for one it does not know."""
+    try:
+        return get_lexer_by_name(language)
+    except ClassNotFound:
+        return get_lexer_by_name("text")
+
+
+_LANGUAGE_HINTS = (  # cheap and predictable; Pygments' own guess_lexer tries every lexer it has
+    ("sql", re.compile(r"^\s*(select|insert|update|delete|create table|with)\b", re.I | re.M)),
+    ("python", re.compile(r"^\s*(def |class |import |from \w+ import |@\w+|async def )", re.M)),
+    ("go", re.compile(r"^\s*(func |package )", re.M)),
+    ("java", re.compile(r"\b(public|private|protected) (static )?(class|void|int|String)\b")),
+    ("javascript", re.compile(r"\b(function|const|let|=>|console\.)\b|=>")),
+    ("json", re.compile(r"^\s*[\[{]\s*\"", re.S)),
+    ("bash", re.compile(r"^\s*(\$ |curl |pip |npm |docker |git )", re.M)),
+)
+
+
+def guess_language(code: str) -> str:
+    """The language of an unlabelled code block, from a few telling patterns; "text" if none fits."""
+    return next((name for name, pattern in _LANGUAGE_HINTS if pattern.search(code)), "text")
 
 
 def _closing(lines: list[str], start: int, fence: str) -> int:

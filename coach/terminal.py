@@ -6,7 +6,14 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from coach.presenters.report import session_report
+from pygments import highlight
+from pygments.formatters import TerminalFormatter
+from sqlmodel import Session
+
+from coach import store
+from coach.codeblocks import guess_language, has_code, lexer_for, split_code
+from coach.presenters.records import read_records
+from coach.presenters.report import effective_grade, session_report
 from coach.report import Report
 from coach.service import InterviewService
 
@@ -61,16 +68,36 @@ def read_answers(lines: Iterator[str]) -> Iterator[str]:
         yield "\n".join(answer).strip("\n")
 
 
+CODE_GUTTER = "  | "
+
+
+def render(text: str, *, color: bool) -> str:
+    """Text for the terminal: prose as written, each code block (fenced or indented) set apart as
+    code, its fence lines gone: highlighted by Pygments for a terminal (`color`), else a plain
+    block under its language, each line behind a gutter."""
+    return "\n".join(
+        code_block(s.text, s.language, color=color) if s.kind == "code" else s.text for s in split_code(text)
+    )
+
+
+def code_block(code: str, language: str = "", *, color: bool) -> str:
+    language = language or guess_language(code)
+    body = highlight(code, lexer_for(language), TerminalFormatter()).rstrip("\n") if color else code
+    return "\n".join([f"  [{language}]", *(CODE_GUTTER + line for line in body.split("\n"))])
+
+
 def run_interview(
     service: InterviewService, answers: Iterator[str], say: Callable[[str], None], *,
     seniority: str, stages: list[str] | None, mode: str, seed: int | None = None, length: str = "standard",
+    color: bool = False,
 ) -> tuple[str, Report]:
-    """Run one interview from `answers`; returns the session id and its report."""
+    """Run one interview from `answers`; returns the session id and its report. `color`: the output
+    is a terminal, so code is highlighted."""
     session, _token, turns = service.start_session(
         track="backend-developer", seniority=seniority, stages=stages, mode=mode, seed=seed, length=length
     )
     say(f"Session {session.id} ({mode} mode). {HELP}\n")
-    say(f"Interviewer: {turns[0].text}\n" + run_note(service, turns[0].question_id))
+    say(f"Interviewer: {render(turns[0].text, color=color)}\n" + run_note(service, turns[0].question_id))
     for text in answers:
         if text == "/end":
             break
@@ -82,9 +109,13 @@ def run_interview(
             session_id=session.id, text="(skipped)" if skipped else text[: service.settings.max_answer_chars],
             skipped=skipped,
         )
+        if not skipped and has_code(text):  # how the code was read: as code, in its language
+            say("Your code:\n" + "\n".join(code_block(s.text, s.language, color=color)
+                                           for s in split_code(text) if s.kind == "code") + "\n")
         if result.grade is not None and mode == "coach":
             say(feedback(result.grade))
-        say(f"Interviewer: {result.reply.text}\n" + run_note(service, result.reply.question_id, result.reply.kind))
+        say(f"Interviewer: {render(result.reply.text, color=color)}\n"
+            + run_note(service, result.reply.question_id, result.reply.kind))
         if result.session.status != "active":
             break
     service.finish(session_id=session.id)
@@ -117,7 +148,16 @@ def feedback(grade) -> str:
     return "\n".join(lines) + "\n"
 
 
-def format_report(report: Report) -> str:
+def quoted(evidence: str | None, *, color: bool) -> str:
+    """A strength's evidence after its name: a quote, or a code block under it when it is code."""
+    if not evidence:
+        return ""
+    if has_code(evidence):
+        return ":\n" + "\n".join("    " + line for line in render(evidence, color=color).split("\n"))
+    return f': "{evidence}"'
+
+
+def format_report(report: Report, *, color: bool = False) -> str:
     signal = report.signal or ("no answers" if report.overall is None else "incomplete, no signal")
     lines = [f"Overall: {report.overall if report.overall is not None else '-'} ({signal})"]
     if report.coverage:
@@ -126,8 +166,26 @@ def format_report(report: Report) -> str:
               for s in report.stages]
     if report.strengths:
         lines.append("Strengths:")
-        lines += [f"  {s.name} ({s.score:.1f})" + (f': "{s.evidence}"' if s.evidence else "") for s in report.strengths]
+        lines += [f"  {s.name} ({s.score:.1f})" + quoted(s.evidence, color=color) for s in report.strengths]
     if report.improvements:
         lines.append("Work on these first:")
         lines += [f"  {i.name} ({i.score:.1f}): {i.advice} Prepare: {i.tip.text}" for i in report.improvements]
     return "\n".join(lines)
+
+
+def format_answers(service: InterviewService, session_id: str, *, color: bool = False) -> str:
+    """The report's answers: each with its question and score, code shown as code."""
+    with Session(service.engine, expire_on_commit=False) as db:
+        records = read_records(db, store.get_session(db=db, session_id=session_id))
+    grades, overrides = records.grade_by_turn(), records.overrides_by_grade()
+    lines = ["Your answers:"]
+    for turn in records.turns:
+        if turn.role != "candidate" or turn.kind != "answer":
+            continue
+        question = service.kb.questions.get(turn.question_id or "")
+        grade = grades.get(turn.id)
+        overall = effective_grade(grade, overrides.get(grade.id, []))["overall"] if grade else None
+        score = f"{overall:.1f}/5" if overall is not None else "not graded"
+        lines.append(f"- {question.prompt if question else turn.question_id} ({score})")
+        lines += ["    " + line if line else "" for line in render(turn.text, color=color).split("\n")]
+    return "\n".join(lines) if len(lines) > 1 else ""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
 
 from coach.cli import main
-from coach.terminal import read_answers
+from coach.terminal import read_answers, render
 from tests.answers import phase_answer, strong_answer
 
 
@@ -105,6 +106,7 @@ def _interview_at_a_terminal(tmp_path, keys: list[bytes]) -> str:
         for key in keys:
             output += _read_until(main_fd, b"> ", time.monotonic() + 120)
             os.write(main_fd, key + b"\r")
+        output += _read_to_the_end(main_fd, time.monotonic() + 120)
         process.wait(120)
     finally:
         if process.poll() is None:
@@ -126,6 +128,25 @@ def _read_until(fd: int, marker: bytes, deadline: float) -> bytes:
     return seen
 
 
+def _read_to_the_end(fd: int, deadline: float) -> bytes:
+    """What the program writes after the last key, until it closes the terminal."""
+    import os
+    import select
+    import time
+
+    seen = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        try:
+            chunk = os.read(fd, 4096) if ready else b""
+        except OSError:  # the program exited: the terminal is closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
 def _candidate_texts(tmp_path) -> list[str]:
     from sqlalchemy import select
 
@@ -142,3 +163,45 @@ def test_arrow_keys_edit_the_answer_and_up_recalls_earlier_lines(tmp_path):
     assert _candidate_texts(tmp_path) == ["Redis cacXYhes"]  # edited in place, no escape codes stored
     _interview_at_a_terminal(tmp_path, [UP * 3, b".", b"/end"])  # the history of the first interview
     assert _candidate_texts(tmp_path) == ["Redis cacXYhes", "Redis cacXYhes"]
+
+
+# --- code as code ------------------------------------------------------------------------------
+
+CODE_ANSWER = ["I keep a dict of seen values.", "", "```python", "def first_repeat(items):",
+               "    seen = set()", "    return next((x for x in items if x in seen or seen.add(x)), None)", "```"]
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_code_shows_as_a_block_without_fences_and_is_highlighted_only_for_a_terminal():
+    text = "\n".join(CODE_ANSWER) + "\nThat is O(n).\n\n    SELECT id FROM users;"
+    plain = render(text, color=False)
+    assert "```" not in plain and not ANSI.search(plain)
+    assert "  [python]\n  | def first_repeat(items):\n  |     seen = set()" in plain
+    assert "  [sql]\n  | SELECT id FROM users;" in plain  # an indented block is code too
+    assert plain.startswith("I keep a dict of seen values.") and "That is O(n)." in plain
+    colored = render(text, color=True)
+    assert re.search(r"\|\s*\x1b\[[0-9;]*mdef\x1b\[", colored)  # the keyword in its own colour
+    assert ANSI.sub("", colored) == plain  # the same block, only coloured
+    assert render("No code here, just `inline` words.", color=True) == "No code here, just `inline` words."
+
+
+def test_without_a_terminal_a_code_answer_and_the_report_show_plain_code_blocks(monkeypatch, capsys):
+    script = [*CODE_ANSWER, ".", "/end"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(script) + "\n"))
+    assert main(["interview", "--stages", "coding", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    assert not ANSI.search(out) and "```" not in out
+    echoed, report = out.split("Your code:\n")[1], out.split("Your answers:\n")[1]
+    assert echoed.startswith("  [python]\n  | def first_repeat(items):\n")
+    assert "I keep a dict of seen values." in report
+    assert "      [python]\n      | def first_repeat(items):" in report  # under its question, as code
+
+
+def test_at_a_terminal_code_is_highlighted(tmp_path, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    keys = [line.encode() for line in CODE_ANSWER] + [b".", b"/end"]
+    output = _interview_at_a_terminal(tmp_path, keys)
+    echoed = output.split("Your code:")[1]
+    assert re.search(r"\|\s*\x1b\[[0-9;]*mdef\x1b\[", echoed), echoed[:400]
+    report = output.split("Your answers:")[1]
+    assert re.search(r"\|\s*\x1b\[[0-9;]*mdef\x1b\[", report), report[:400]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from fastapi.templating import Jinja2Templates
@@ -11,10 +10,8 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
-from coach.codeblocks import split_code
+from coach.codeblocks import guess_language, lexer_for, split_code
 from coach.resources import WEB_DIR
 
 # No raw HTML, and no images: an LLM could be steered into loading an outside address.
@@ -70,31 +67,8 @@ _CODE_FORMATTER = HtmlFormatter(cssclass="code", wrapcode=True)
 def code_html(code: str, language: str = "") -> Markup:
     """Code highlighted by Pygments, which escapes it; the language from the fence, else guessed."""
     language = language or guess_language(code)
-    html = pygments_highlight(code, _lexer(language), _CODE_FORMATTER)
+    html = pygments_highlight(code, lexer_for(language), _CODE_FORMATTER)
     return Markup('<div class="code-block" data-language="{}">').format(language) + Markup(html) + Markup("</div>")
-
-
-def _lexer(language: str):
-    try:
-        return get_lexer_by_name(language)
-    except ClassNotFound:
-        return get_lexer_by_name("text")
-
-
-_LANGUAGE_HINTS = (  # cheap and predictable; Pygments' own guess_lexer tries every lexer it has
-    ("sql", re.compile(r"^\s*(select|insert|update|delete|create table|with)\b", re.I | re.M)),
-    ("python", re.compile(r"^\s*(def |class |import |from \w+ import |@\w+|async def )", re.M)),
-    ("go", re.compile(r"^\s*(func |package )", re.M)),
-    ("java", re.compile(r"\b(public|private|protected) (static )?(class|void|int|String)\b")),
-    ("javascript", re.compile(r"\b(function|const|let|=>|console\.)\b|=>")),
-    ("json", re.compile(r"^\s*[\[{]\s*\"", re.S)),
-    ("bash", re.compile(r"^\s*(\$ |curl |pip |npm |docker |git )", re.M)),
-)
-
-
-def guess_language(code: str) -> str:
-    """The language of an unlabelled code block, from a few telling patterns; "text" if none fits."""
-    return next((name for name, pattern in _LANGUAGE_HINTS if pattern.search(code)), "text")
 
 
 def _occurrences(text: str, quotes, kind: str) -> list[tuple[int, int, str]]:
