@@ -70,7 +70,7 @@ def check(renderings: list[tuple[str, Any]]) -> None:
         try:
             environment(directory).get_template(name)
         except jinja2.TemplateError as exc:
-            problems.append(f"prompts/{name}: {exc}")
+            problems.append(f"{directory / name}: {exc}")
     for label, render_one in renderings:
         try:
             render_one()

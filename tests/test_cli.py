@@ -52,7 +52,7 @@ def test_knowledge_check_renders_the_prompts_of_coach_prompts_dir(tmp_path, monk
     (root / "judge_user.j2").write_text("{{ answer }} {% if %}")
     _use_folder(monkeypatch, "COACH_PROMPTS_DIR", root)
     assert main(["knowledge", "check"]) == 1
-    assert "judge_user.j2" in capsys.readouterr().err
+    assert str(root / "judge_user.j2") in capsys.readouterr().err
 
 
 def _count(summary: str, what: str) -> int:
