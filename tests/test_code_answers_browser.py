@@ -1,11 +1,15 @@
 """Code answers in a real Chromium: monospaced and highlighted in the chat, the report and the
-reviewer's transcript, with no literal fences left."""
+reviewer's transcript, with no literal fences left, and a fenced code block in the Markdown export
+the reviewer downloads."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
+from markdown_it import MarkdownIt
 
 from coach.api.app import create_app
 from coach.config import Settings
@@ -37,7 +41,7 @@ def assert_shown_as_code(page, scope: str) -> None:
     assert "```" not in page.locator(scope).first.inner_text()
 
 
-def test_a_code_answer_reads_as_code_in_the_chat_the_report_and_the_reviewer_transcript(browser, server):
+def test_a_code_answer_reads_as_code_in_the_chat_the_report_the_reviewer_transcript_and_the_export(browser, server):
     app, base = server
     context = browser.new_context(base_url=base)
     page = context.new_page()
@@ -66,4 +70,12 @@ def test_a_code_answer_reads_as_code_in_the_chat_the_report_and_the_reviewer_tra
     page.wait_for_url(f"{base}/review/sessions")
     page.goto(f"/review/sessions/{session_id}")
     assert_shown_as_code(page, ".turn-candidate .answer-text")
+
+    with page.expect_download() as download:
+        page.click("a[href$='/export.md']")
+    markdown = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "> ```python\n> class LRU:\n>     def get(self, key):" in markdown  # fenced, in its language
+    rendered = BeautifulSoup(MarkdownIt("commonmark").render(markdown), "html.parser")
+    [code] = [c for c in rendered.select("blockquote pre code") if "class LRU:" in c.get_text()]
+    assert code["class"] == ["language-python"] and "return self.data[key]" in code.get_text()
     context.close()
