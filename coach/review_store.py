@@ -1,4 +1,4 @@
-"""Storage for the reviewer's workspace: accounts, tokens, overrides, comments, login throttle.
+"""Storage for the reviewer's workspace: accounts, tokens, logins, overrides, comments, login throttle.
 
 The machine's grades in `grades` are never changed here: an override is a new row that keeps the
 machine's score beside the reviewer's, so the table is also the audit trail. How overrides count
@@ -11,9 +11,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Column, Text, delete, func
+from sqlalchemy import Column, Text, case, delete, literal
 from sqlmodel import Field, Session, SQLModel, select
 
+from coach import store
 from coach.store import GradeRecord, InterviewSession, Turn, utcnow
 
 # --- tables ---------------------------------------------------------------------------------
@@ -65,12 +66,27 @@ class ReviewComment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class LoginFailure(SQLModel, table=True):
-    __tablename__ = "login_failures"
+class ReviewerLogin(SQLModel, table=True):
+    """One browser's login: its cookie holds a random secret, this row the secret's hash. Logging
+    out or removing the account deletes the row, and no later account can ever match it."""
+
+    __tablename__ = "reviewer_logins"
 
     id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(index=True)  # a hash of email + client, never the raw email
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    reviewer_id: int = Field(foreign_key="reviewers.id", index=True)
+    secret_hash: str = Field(index=True, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Login attempts per email and client since `window_start`, one row each, counted by an upsert."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True)  # a hash of email + client, never the raw email
+    window_start: datetime = Field(index=True)
+    attempts: int
 
 
 # --- reviewers and tokens -------------------------------------------------------------------
@@ -86,6 +102,7 @@ def list_reviewers(*, db: Session) -> list[Reviewer]:
 
 def delete_reviewer(*, db: Session, reviewer: Reviewer) -> None:
     db.execute(delete(ReviewerToken).where(ReviewerToken.reviewer_id == reviewer.id))
+    db.execute(delete(ReviewerLogin).where(ReviewerLogin.reviewer_id == reviewer.id))
     db.delete(reviewer)
 
 
@@ -94,25 +111,43 @@ def reviewer_for_token_hash(*, db: Session, token_hash: str) -> Reviewer | None:
     return db.exec(query.where(ReviewerToken.token_hash == token_hash)).first()
 
 
-# --- login failures -------------------------------------------------------------------------
+# --- logins and the login throttle -----------------------------------------------------------
 
 
-def count_login_failures(*, db: Session, key: str, since: datetime) -> int:
-    query = select(func.count(LoginFailure.id)).where(LoginFailure.key == key, LoginFailure.created_at >= since)
-    return db.exec(query).one()
+def reviewer_for_login_hash(*, db: Session, secret_hash: str, now: datetime) -> Reviewer | None:
+    query = select(Reviewer).join(ReviewerLogin, ReviewerLogin.reviewer_id == Reviewer.id)
+    return db.exec(query.where(ReviewerLogin.secret_hash == secret_hash, ReviewerLogin.expires_at > now)).first()
 
 
-def add_login_failure(*, db: Session, key: str) -> None:
-    db.add(LoginFailure(key=key))
+def delete_login(*, db: Session, secret_hash: str) -> None:
+    db.execute(delete(ReviewerLogin).where(ReviewerLogin.secret_hash == secret_hash))
 
 
-def clear_login_failures(*, db: Session, key: str) -> None:
-    db.execute(delete(LoginFailure).where(LoginFailure.key == key))
+def prune_logins(*, db: Session, now: datetime) -> None:
+    db.execute(delete(ReviewerLogin).where(ReviewerLogin.expires_at <= now))
 
 
-def prune_login_failures(*, db: Session, before: datetime) -> None:
-    """Forget failures older than the throttle window, so the table stays small."""
-    db.execute(delete(LoginFailure).where(LoginFailure.created_at < before))
+def count_login_attempt(*, db: Session, key: str, now: datetime, window: timedelta) -> int:
+    """Count one attempt and return the attempts in the key's window, this one included, in one
+    statement: concurrent attempts queue on the row, so each sees all those before it. A window
+    older than `window` starts over."""
+    throttle = LoginThrottle.__table__
+    expired = throttle.c.window_start < now - window
+    started = literal(now, throttle.c.window_start.type)
+    statement = store.insert_for(db)(throttle).values(key=key, window_start=now, attempts=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["key"],
+        set_={"attempts": case((expired, 1), else_=throttle.c.attempts + 1),
+              "window_start": case((expired, started), else_=throttle.c.window_start)},
+    ).returning(throttle.c.attempts)
+    attempts = db.execute(statement).scalar_one()
+    if attempts == 1:  # a new window: forget the windows that have aged out
+        db.execute(delete(throttle).where(expired))
+    return attempts
+
+
+def clear_login_attempts(*, db: Session, key: str) -> None:
+    db.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
 
 
 # --- overrides, comments, reviewed ----------------------------------------------------------

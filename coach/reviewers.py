@@ -1,8 +1,9 @@
-"""Reviewer accounts: passwords (argon2), API tokens (shown once, stored hashed), the login throttle.
+"""Reviewer accounts: passwords (argon2), API tokens (shown once, stored hashed), logins, the login throttle.
 
-The throttle lives in the database, so it holds across workers: after MAX_FAILURES failed logins
-for one email from one client within THROTTLE_WINDOW, further attempts are refused until the
-oldest failure ages out, without even checking the password.
+A login is a row on the server (its cookie holds only a random secret), so logging out or removing
+the account ends it. The throttle lives in the database, so it holds across workers: each attempt
+for one email from one client is counted before its password is checked, and past MAX_FAILURES
+within THROTTLE_WINDOW (since the first) the password is not even checked.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from coach import review_store
+from coach import review_store, store
 from coach.review_store import Reviewer
 from coach.store import hash_token, utcnow
 
 MAX_FAILURES = 5
 THROTTLE_WINDOW = timedelta(minutes=15)
+LOGIN_LIFETIME = timedelta(hours=8)
 TOKEN_PREFIX = "coach_rv_"
 
 _hasher = PasswordHasher()
@@ -131,22 +133,50 @@ def throttle_key(email: str, client: str) -> str:
 
 
 def authenticate(*, db: Session, email: str, password: str, client: str) -> Reviewer:
-    """The reviewer these credentials open; raises LoginThrottled or InvalidLogin. Commits failures."""
+    """The reviewer these credentials open; raises LoginThrottled or InvalidLogin.
+
+    The attempt is counted (and committed) before the password is checked: of many attempts at
+    once, no more than MAX_FAILURES get that far. A right password clears the count."""
     key = throttle_key(email, client)
     now = utcnow()
-    if review_store.count_login_failures(db=db, key=key, since=now - THROTTLE_WINDOW) >= MAX_FAILURES:
+    with store.write_lock(db.get_bind().engine):
+        attempts = review_store.count_login_attempt(db=db, key=key, now=now, window=THROTTLE_WINDOW)
+        db.commit()
+    if attempts > MAX_FAILURES:
         raise LoginThrottled("too many failed logins; try again in 15 minutes")
     reviewer = review_store.get_reviewer_by_email(db=db, email=email.strip().lower())
     if not verify_password(reviewer.password_hash if reviewer else _dummy_hash(), password) or reviewer is None:
-        review_store.prune_login_failures(db=db, before=now - THROTTLE_WINDOW)
-        review_store.add_login_failure(db=db, key=key)
-        db.commit()
         raise InvalidLogin("wrong email or password")
-    review_store.clear_login_failures(db=db, key=key)
+    review_store.clear_login_attempts(db=db, key=key)
     reviewer.last_login_at = now
     db.add(reviewer)
     db.commit()
     return reviewer
+
+
+def start_login(*, db: Session, reviewer: Reviewer) -> str:
+    """A new login for the reviewer; returns the secret its cookie holds (only its hash is stored)."""
+    secret = secrets.token_urlsafe(32)
+    now = utcnow()
+    review_store.prune_logins(db=db, now=now)
+    db.add(review_store.ReviewerLogin(
+        reviewer_id=reviewer.id, secret_hash=hash_token(secret), expires_at=now + LOGIN_LIFETIME
+    ))
+    db.commit()
+    return secret
+
+
+def reviewer_for_login(*, db: Session, secret: object) -> Reviewer | None:
+    """The reviewer of a live login; None for an ended, expired, unknown or missing one."""
+    if not isinstance(secret, str) or not secret:
+        return None
+    return review_store.reviewer_for_login_hash(db=db, secret_hash=hash_token(secret), now=utcnow())
+
+
+def end_login(*, db: Session, secret: object) -> None:
+    if isinstance(secret, str) and secret:
+        review_store.delete_login(db=db, secret_hash=hash_token(secret))
+        db.commit()
 
 
 # --- for the CLI ----------------------------------------------------------------------------

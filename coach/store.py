@@ -403,15 +403,20 @@ def release_grade(*, db: Connection, record: GradeRecord) -> None:
 # --- rate limits ----------------------------------------------------------------------------
 
 
-def count_hit(*, db: Connection | Session, key: str, window_start: int) -> int:
-    """Add one hit to the key's window and return the window's total, atomically (one upsert)."""
+def insert_for(db: Connection | Session):
+    """The dialect's INSERT, which has ON CONFLICT DO UPDATE (an upsert) on SQLite and PostgreSQL."""
     dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
     if dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert
+    return upsert
+
+
+def count_hit(*, db: Connection | Session, key: str, window_start: int) -> int:
+    """Add one hit to the key's window and return the window's total, atomically (one upsert)."""
     counters = RateCounter.__table__
-    statement = upsert(counters).values(key=key, window_start=window_start, hits=1)
+    statement = insert_for(db)(counters).values(key=key, window_start=window_start, hits=1)
     statement = statement.on_conflict_do_update(
         index_elements=["key", "window_start"], set_={"hits": counters.c.hits + 1}
     ).returning(counters.c.hits)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -88,6 +93,45 @@ def test_a_successful_login_clears_the_failures(engine):
         assert reviewers.authenticate(db=db, email="rev@example.com", password=password, client="c").last_login_at
 
 
+def test_of_many_wrong_passwords_at_once_no_more_than_the_limit_are_checked(engine, monkeypatch):
+    """The attempt is counted before the password is checked: 40 at once from one client get 5 checks."""
+    with reviewers.open_db(engine) as db:
+        reviewers.add_reviewer(db=db, email="rev@example.com")
+    checked, at_once = [], threading.Barrier(40)
+    real_verify = reviewers.verify_password
+
+    def counted_verify(password_hash: str, password: str) -> bool:
+        checked.append(password)
+        return real_verify(password_hash, password)
+
+    def attempt(n: int) -> str:
+        at_once.wait()
+        with reviewers.open_db(engine) as db:
+            try:
+                reviewers.authenticate(db=db, email="rev@example.com", password=f"wrong {n}", client="10.0.0.9")
+            except reviewers.ReviewerError as exc:
+                return type(exc).__name__
+        return "accepted"
+
+    monkeypatch.setattr(reviewers, "verify_password", counted_verify)
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        outcomes = Counter(pool.map(attempt, range(40)))
+    assert len(checked) == reviewers.MAX_FAILURES
+    assert outcomes == {"InvalidLogin": reviewers.MAX_FAILURES, "LoginThrottled": 40 - reviewers.MAX_FAILURES}
+
+
+def test_the_throttle_window_starts_over_once_it_has_aged_out(engine, monkeypatch):
+    with reviewers.open_db(engine) as db:
+        _, password = reviewers.add_reviewer(db=db, email="rev@example.com")
+        for _ in range(reviewers.MAX_FAILURES + 2):
+            with pytest.raises(reviewers.ReviewerError):
+                reviewers.authenticate(db=db, email="rev@example.com", password="wrong", client="c")
+    later = reviewers.utcnow() + reviewers.THROTTLE_WINDOW + timedelta(seconds=1)
+    monkeypatch.setattr(reviewers, "utcnow", lambda: later)
+    with reviewers.open_db(engine) as db:
+        assert reviewers.authenticate(db=db, email="rev@example.com", password=password, client="c")
+
+
 def test_the_reviewers_commands(cli_env, capsys, monkeypatch):
     assert main(["reviewers", "add", "rev@example.com"]) == 0
     out = capsys.readouterr().out
@@ -131,6 +175,6 @@ def test_the_migrations_match_the_tables_and_go_down_and_up(tmp_path):
     command.downgrade(config, "0001")
     assert "reviewers" not in sa.inspect(engine).get_table_names()
     command.upgrade(config, "head")
-    assert {"reviewers", "reviewer_tokens", "overrides", "comments", "login_failures"} <= set(
+    assert {"reviewers", "reviewer_tokens", "reviewer_logins", "overrides", "comments", "login_throttle"} <= set(
         sa.inspect(engine).get_table_names()
     )

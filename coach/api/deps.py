@@ -91,8 +91,7 @@ def _token_reviewer(db: Session, token: str | None) -> Reviewer | None:
 
 
 def _cookie_reviewer(request: Request, db: Session) -> Reviewer | None:
-    reviewer_id = request.session.get("reviewer_id")
-    return db.get(Reviewer, reviewer_id) if isinstance(reviewer_id, int) else None
+    return reviewers.reviewer_for_login(db=db, secret=request.session.get("login"))
 
 
 def _token_required() -> HTTPException:

@@ -1,7 +1,7 @@
 """The reviewer's pages under /review: login, sessions, scored transcripts, overrides, insights, exports.
 
-A reviewer logs in with email and password; the login lives in Starlette's signed session cookie
-(HttpOnly, SameSite=lax, scoped to /review). Every form that changes something carries the
+A reviewer logs in with email and password; the login is a row on the server whose secret sits in
+Starlette's signed session cookie (HttpOnly, SameSite=lax, scoped to /review). Every form that changes something carries the
 session's CSRF token in a hidden field, checked before anything is written. The data comes from
 the same assemblers as the review JSON API (coach.api.review), so pages and API agree.
 """
@@ -33,7 +33,6 @@ from coach.presenters.review import answer_quotes, session_list
 from coach.review_store import Reviewer
 
 COOKIE = "coach_review"
-LOGIN_HOURS = 8
 
 router = APIRouter(prefix="/review", include_in_schema=False, dependencies=[Depends(same_origin_form)])
 
@@ -43,7 +42,7 @@ def session_cookie_options(settings: Settings) -> dict:
     return {
         "secret_key": settings.signing_key(),
         "session_cookie": COOKIE,
-        "max_age": LOGIN_HOURS * 3600,
+        "max_age": int(reviewers.LOGIN_LIFETIME.total_seconds()),
         "path": "/review",
         "same_site": "lax",
         "https_only": settings.environment == "production",
@@ -92,7 +91,7 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login")
 def login_page(request: Request, db: DbDep, next: str | None = None):
-    if isinstance(request.session.get("reviewer_id"), int) and db.get(Reviewer, request.session["reviewer_id"]):
+    if reviewers.reviewer_for_login(db=db, secret=request.session.get("login")):
         return see_other(_safe_next(next))
     return render(request, "login.html", None, next=_safe_next(next), error=None, email="")
 
@@ -110,12 +109,13 @@ def login(
         status = 429 if isinstance(exc, reviewers.LoginThrottled) else 401
         return render(request, "login.html", None, status, next=_safe_next(next), error=str(exc), email=email)
     request.session.clear()  # a fresh login gets a fresh CSRF token
-    request.session["reviewer_id"] = reviewer.id
+    request.session["login"] = reviewers.start_login(db=db, reviewer=reviewer)
     return see_other(_safe_next(next))
 
 
 @router.post("/logout")
-def logout(request: Request, _reviewer: ReviewerDep, _csrf: CsrfDep):
+def logout(request: Request, _reviewer: ReviewerDep, _csrf: CsrfDep, db: DbDep):
+    reviewers.end_login(db=db, secret=request.session.get("login"))  # the cookie, if kept, opens nothing
     request.session.clear()
     return see_other("/review/login")
 
