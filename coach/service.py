@@ -11,7 +11,7 @@ import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -64,6 +64,10 @@ class AnswerInFlight(Exception):
     """Another answer to this session is being processed right now."""
 
 
+class StepUnfinished(AnswerInFlight):
+    """The session's last answer has no reply yet: in flight, or left half done by a crash or a dropped stream."""
+
+
 @dataclass
 class AnswerResult:
     answer: store.Turn
@@ -112,6 +116,10 @@ class InterviewService:
         self.interviewer = interviewer
         self.grading = grading
         self.now = now
+        self.started_at = store.utcnow()
+        # This process's steps in progress (answer turn id -> "live") or left by a client that dropped the
+        # stream ("dropped"), so a request can tell a step another thread is answering from an abandoned one.
+        self._steps: dict[int, str] = {}
 
     # --- starting -----------------------------------------------------------------------
 
@@ -185,6 +193,14 @@ class InterviewService:
         `text` is the whole answer (a code answer's code included, see coach.coderun.answer_text);
         `code` adds its structured parts, checked against the current question's task first."""
         idempotency_key = (idempotency_key or "").strip() or None  # an empty header is no key, not the key ""
+        try:
+            return self._accept(session_id, text, skipped, idempotency_key, code)
+        except StepUnfinished:
+            if not self.resume_interrupted(session_id):  # a worker is on it: the client retries in a moment
+                raise
+            return self._accept(session_id, text, skipped, idempotency_key, code)
+
+    def _accept(self, session_id, text, skipped, idempotency_key, code) -> Accepted:
         replay = self._replay(session_id, idempotency_key, "skip" if skipped else "answer", text)
         if replay is not None:
             return Accepted(session_id=session_id, answer=replay.answer, grade=replay.grade, replay=replay)
@@ -206,7 +222,7 @@ class InterviewService:
             turns = store.read_turns(db=db, session_id=session_id)
             session = self._active_session(db, session_id)
             if turns and turns[-1].role == "candidate":
-                raise AnswerInFlight("the previous answer is still being processed; retry in a moment")
+                raise StepUnfinished("the previous answer is still being processed; retry in a moment")
             plan, cursor = self._plan(session), self._cursor(session)
             stage, question_id = current_question(plan, cursor)
             phase = current_phase(plan, cursor)
@@ -230,6 +246,21 @@ class InterviewService:
         return Accepted(session_id=session_id, answer=answer, grade=grade, session=session, turns=[*turns, answer])
 
     def _respond(self, session_id, answer, grade, session=None, turns=None) -> Iterator[ReplyChunk | AnswerResult]:
+        """`_step`, known to this process as live while it runs and as abandoned if its client drops the stream."""
+        self._steps[answer.id] = "live"
+        dropped = False
+        try:
+            yield from self._step(session_id, answer, grade, session, turns)
+        except GeneratorExit:  # the client went away: the next request finishes the step, at once
+            dropped = True
+            raise
+        finally:
+            if dropped:
+                self._steps[answer.id] = "dropped"
+            else:
+                self._steps.pop(answer.id, None)
+
+    def _step(self, session_id, answer, grade, session=None, turns=None) -> Iterator[ReplyChunk | AnswerResult]:
         """Grade, decide the next step, speak, then store the reply and the new cursor in one transaction.
 
         `session` and `turns` (up to the answer) are what the caller read when it stored the answer;
@@ -308,25 +339,46 @@ class InterviewService:
                    status=moved.status)
         return reply, moved
 
-    def resume_interrupted(self, session_id: str) -> None:
-        """Finish a step a crashed worker left half done: an answer stored with no reply after it."""
+    def settle(self, session_id: str) -> store.InterviewSession:
+        """The session as it stands once a step left half done is finished (unless a worker is on it now)."""
+        self.resume_interrupted(session_id)
+        with self.engine.connect() as db:
+            session = store.read_session(db=db, session_id=session_id)
+        if session is None:
+            raise SessionNotFound(session_id)
+        return session
+
+    def resume_interrupted(self, session_id: str) -> bool:
+        """Finish a step left half done (an answer stored with no reply after it, by a crashed worker or a
+        dropped stream) unless a worker is on it now; False if one is, so the step is still unfinished."""
         with self.engine.connect() as db:
             turns = store.read_turns(db=db, session_id=session_id)
             session = store.read_session(db=db, session_id=session_id)
-            if not turns or turns[-1].role != "candidate" or session.status != "active":
-                return
+            if not turns or turns[-1].role != "candidate" or session is None or session.status != "active":
+                return True
             answer = turns[-1]
+            if not self._abandoned(answer):
+                return False
             grades = [g for g in store.read_grades(db=db, session_id=session_id) if g.turn_id == answer.id]
         try:
             list(self._respond(session_id, answer, grades[0] if grades else None, session, turns))  # run it through
         except (AnswerInFlight, IntegrityError):
             log.info("session %s was resumed by another worker", session_id)
+        return True
+
+    def _abandoned(self, answer: store.Turn) -> bool:
+        """Nobody is answering it: this process knows its own steps (live, or dropped by the client); one
+        stored before this process started, or longer ago than a lease, no other worker is on either."""
+        known = self._steps.get(answer.id)
+        if known is not None:
+            return known == "dropped"
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        return answer.created_at < self.started_at or answer.created_at < store.utcnow() - lease
 
     # --- ending -------------------------------------------------------------------------
 
     def finish(self, *, session_id: str) -> store.InterviewSession:
-        with self.engine.connect() as db:
-            session = store.read_session(db=db, session_id=session_id)
+        session = self.settle(session_id)
         if session.status != "active":
             return session
         cursor, step = end_early(self._cursor(session))
@@ -394,7 +446,7 @@ class InterviewService:
                 raise IdempotencyMismatch("this Idempotency-Key was already used for a different answer")
             replies = [t for t in turns if t.seq == answer.seq + 1]
             if not replies:
-                raise AnswerInFlight("this answer is still being processed; retry in a moment")
+                raise StepUnfinished("this answer is still being processed; retry in a moment")
             grades = [g for g in store.read_grades(db=db, session_id=session_id) if g.turn_id == answer.id]
             session = store.read_session(db=db, session_id=session_id)
         return AnswerResult(answer=answer, grade=grades[0] if grades else None, reply=replies[0], session=session)
