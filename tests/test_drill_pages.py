@@ -41,8 +41,11 @@ def test_the_report_offers_each_question_and_stage_once_and_the_history_compares
     response = web.post(f"/s/{original}/drills", data={"question_id": asked[0]}, follow_redirects=False)
     assert response.status_code == 303
     drill_id = response.headers["location"].rsplit("/", 1)[-1]
-    chat = soup(web.get(f"/s/{drill_id}")).select_one("#chat")  # the browser now holds the drill
+    chat_page = soup(web.get(f"/s/{drill_id}"))  # the browser now holds the drill
+    chat = chat_page.select_one("#chat")
     assert chat["data-question"] == asked[0]
+    note = chat_page.select_one("#drill-of")
+    assert kb.questions[asked[0]].prompt in note.get_text() and note.a["href"] == f"/s/{original}/report"
     body = answer(web, drill_id, chat["data-token"], strong_answer(kb, asked[0]))
     while not body["done"]:
         body = answer(web, drill_id, chat["data-token"], strong_answer(kb, body["question"]["id"]))

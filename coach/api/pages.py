@@ -196,7 +196,7 @@ def chat_page(request: Request, session: OwnedDep, service: ServiceDep, db: DbDe
     context = {
         "session": session_out(service.kb, records), "token": held[session.id],
         "stages": stage_list(service.kb, records.session), "items": turn_items(service.kb, records),
-        "grading": grading_note(service, service.settings),
+        "grading": grading_note(service, service.settings), "drill": drill_title(service.kb, records.session),
     }
     return templates.TemplateResponse(request, "chat.html", context)
 
