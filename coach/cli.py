@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     interview.set_defaults(run=_interview)
 
+    drill = commands.add_parser("drill", help="retry one question or one stage of a finished session in this terminal")
+    drill.add_argument("session", help="the session's id (printed when it started)")
+    target = drill.add_mutually_exclusive_group(required=True)
+    target.add_argument("--question", help="a question id the session asked (listed under its report's answers)")
+    target.add_argument("--stage", help="a stage id the session had")
+    drill.set_defaults(run=_drill)
+
     grade = commands.add_parser("grade", help="grade answers from a JSONL file of {stage, question, answer}")
     grade.add_argument("file", type=Path)
     grade.set_defaults(run=_grade)
@@ -127,35 +134,87 @@ def _share_metrics(directory: Path) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
-def _interview(args) -> int:
-    from coach.engine import PlanError
+def _terminal_service():
+    """The service on the configured database, for an interview in this terminal."""
     from coach.migrations import prepare_database
     from coach.store import make_engine
-    from coach.terminal import format_answers, format_report, read_answers, run_interview, typed_lines
     from coach.wiring import build_service
 
     settings = get_settings()
     engine = make_engine(settings.sqlalchemy_url)
     prepare_database(engine, settings)
-    service = build_service(settings, engine)
-    stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
-    # At a terminal: line editing and history; from a pipe or file: the lines as they are.
-    lines = typed_lines(settings.data_dir / "interview_history") if sys.stdin.isatty() else sys.stdin
-    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")  # https://no-color.org
     print(f"grading: {_grading_label(settings)}")
+    return build_service(settings, engine)
+
+
+def _typed_answers(service) -> Iterator[str]:
+    from coach.terminal import read_answers, typed_lines
+
+    # At a terminal: line editing and history; from a pipe or file: the lines as they are.
+    lines = typed_lines(service.settings.data_dir / "interview_history") if sys.stdin.isatty() else sys.stdin
+    return read_answers(lines)
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")  # https://no-color.org
+
+
+def _print_report(service, session_id: str, report, color: bool) -> None:
+    from coach.terminal import format_answers, format_report
+
+    print(f"\nReport for session {session_id}\n{format_report(report, color=color)}")
+    answers = format_answers(service, session_id, color=color)
+    if answers:
+        print(f"\n{answers}\n(Retry one: coach drill {session_id} --question ID, or --stage ID)")
+
+
+def _interview(args) -> int:
+    from coach.engine import PlanError
+    from coach.terminal import run_interview
+
+    service = _terminal_service()
+    stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
+    color = _color()
     try:
         session_id, report = run_interview(
-            service, read_answers(lines), lambda text: print(text, flush=True),
+            service, _typed_answers(service), lambda text: print(text, flush=True),
             seniority=args.seniority, stages=stages, mode=args.mode, seed=args.seed, length=args.length,
             color=color,
         )
     except PlanError as exc:
         print(f"coach interview: {exc}", file=sys.stderr)
         return 2
-    print(f"\nReport for session {session_id}\n{format_report(report, color=color)}")
-    answers = format_answers(service, session_id, color=color)
-    if answers:
-        print(f"\n{answers}")
+    _print_report(service, session_id, report, color)
+    return 0
+
+
+def _drill(args) -> int:
+    from sqlmodel import Session
+
+    from coach.drills import DrillError
+    from coach.engine import DrillTarget
+    from coach.presenters.drills import comparisons, original_of
+    from coach.service import SessionNotFound, SessionStillActive
+    from coach.store import get_session
+    from coach.terminal import format_comparisons, run_drill
+
+    service = _terminal_service()
+    color = _color()
+    try:
+        drill_id, report = run_drill(
+            service, _typed_answers(service), lambda text: print(text, flush=True), session_id=args.session,
+            target=DrillTarget(question_id=args.question, stage=args.stage), color=color,
+        )
+    except (DrillError, SessionStillActive) as exc:
+        print(f"coach drill: {exc}", file=sys.stderr)
+        return 2
+    except SessionNotFound:
+        print(f"coach drill: no session {args.session!r}", file=sys.stderr)
+        return 2
+    _print_report(service, drill_id, report, color)
+    with Session(service.engine, expire_on_commit=False) as db:
+        original = get_session(db=db, session_id=original_of(get_session(db=db, session_id=drill_id)))
+        print("\nYour attempts:\n" + format_comparisons(comparisons(service.kb, db, original)))
     return 0
 
 

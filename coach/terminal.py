@@ -12,6 +12,8 @@ from sqlmodel import Session
 
 from coach import store
 from coach.codeblocks import guess_language, has_code, lexer_for, split_code
+from coach.drills import Comparison
+from coach.engine import DrillTarget
 from coach.presenters.records import read_records
 from coach.presenters.report import effective_grade, session_report
 from coach.report import Report
@@ -96,6 +98,23 @@ def run_interview(
     session, _token, turns = service.start_session(
         track="backend-developer", seniority=seniority, stages=stages, mode=mode, seed=seed, length=length
     )
+    return converse(service, session, turns, answers, say, color=color)
+
+
+def run_drill(
+    service: InterviewService, answers: Iterator[str], say: Callable[[str], None], *,
+    session_id: str, target: DrillTarget, color: bool = False,
+) -> tuple[str, Report]:
+    """Retry one question or stage of a finished session in the terminal; the drill's id and report."""
+    session, _token, turns = service.start_drill(session_id=session_id, target=target)
+    return converse(service, session, turns, answers, say, color=color)
+
+
+def converse(
+    service: InterviewService, session, turns, answers: Iterator[str], say: Callable[[str], None], *, color: bool,
+) -> tuple[str, Report]:
+    """The interview from its opening turn to the end, one typed answer at a time."""
+    mode = session.mode
     say(f"Session {session.id} ({mode} mode). {HELP}\n")
     say(f"Interviewer: {render(turns[0].text, color=color)}\n" + run_note(service, turns[0].question_id))
     for text in answers:
@@ -186,6 +205,23 @@ def format_answers(service: InterviewService, session_id: str, *, color: bool = 
         grade = grades.get(turn.id)
         overall = effective_grade(grade, overrides.get(grade.id, []))["overall"] if grade else None
         score = f"{overall:.1f}/5" if overall is not None else "not graded"
-        lines.append(f"- {question.prompt if question else turn.question_id} ({score})")
+        lines.append(f"- [{turn.question_id}] {question.prompt if question else ''} ({score})")
         lines += ["    " + line if line else "" for line in render(turn.text, color=color).split("\n")]
     return "\n".join(lines) if len(lines) > 1 else ""
+
+
+def format_comparisons(comparisons: list[Comparison]) -> str:
+    """Each drilled question or stage with its attempts in order: score, its change, key points."""
+    lines = []
+    for comparison in comparisons:
+        points = {p.id: p.text for p in comparison.key_points}
+        kind = "Question" if comparison.target.question_id else "Stage"
+        lines.append(f"{kind}: {comparison.title}")
+        for number, attempt in enumerate(comparison.attempts):
+            score = "-" if attempt.score is None else f"{attempt.score:.1f}"
+            change = f" ({attempt.change:+.1f})" if attempt.change is not None else ""
+            label = f"drill {number}" if attempt.drill else "original"
+            lines.append(f"  {label} {attempt.session_id}: {score}{change}, "
+                         f"key points {len(attempt.covered)} of {len(points)}")
+            lines += [f"    + {points[p]}" for p in attempt.gained] + [f"    - {points[p]}" for p in attempt.lost]
+    return "\n".join(lines)

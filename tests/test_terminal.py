@@ -7,7 +7,7 @@ import re
 
 from coach.cli import main
 from coach.terminal import read_answers, render
-from tests.answers import phase_answer, strong_answer
+from tests.answers import phase_answer, strong_answer, weak_answer
 
 
 def test_answers_end_at_a_dot_line_and_keep_their_lines():
@@ -205,3 +205,53 @@ def test_at_a_terminal_code_is_highlighted(tmp_path, monkeypatch):
     assert re.search(r"\|\s*\x1b\[[0-9;]*mdef\x1b\[", echoed), echoed[:400]
     report = output.split("Your answers:")[1]
     assert re.search(r"\|\s*\x1b\[[0-9;]*mdef\x1b\[", report), report[:400]
+
+
+# --- drills ------------------------------------------------------------------------------------
+
+
+def _session_count() -> int:
+    import sqlalchemy as sa
+
+    from coach import store
+    from coach.config import get_settings
+
+    with store.make_engine(get_settings().sqlalchemy_url).connect() as db:
+        return db.execute(sa.select(sa.func.count()).select_from(store.SESSIONS)).scalar_one()
+
+
+def test_a_drill_in_the_terminal_retries_the_question_and_prints_both_attempts(monkeypatch, capsys, kb):
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{weak_answer()}\n.\n/end\n"))
+    assert main(["interview", "--stages", "phone_screen", "--seed", "4", "--seniority", "senior"]) == 0
+    out = capsys.readouterr().out
+    original = out.split("Report for session ")[1].split()[0]
+    question_id = re.search(r"^- \[([\w-]+)\]", out.split("Your answers:\n")[1], re.M).group(1)
+    assert f"coach drill {original} --question ID" in out
+
+    strong = strong_answer(kb, question_id)
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{strong}\n.\n{strong}\n.\n{strong}\n.\n"))
+    assert main(["drill", original, "--question", question_id]) == 0
+    out = capsys.readouterr().out
+    assert kb.questions[question_id].prompt in out.split("Interviewer:")[1]  # the drill opens on that question
+    drill_id = out.split("Report for session ")[1].split()[0]
+    attempts = out.split("Your attempts:\n")[1]
+    assert attempts.startswith(f"Question: {kb.questions[question_id].prompt}")
+    before = re.search(rf"original {original}: (\d\.\d), key points (\d+) of", attempts)
+    after = re.search(rf"drill 1 {drill_id}: (\d\.\d) \(\+(\d\.\d)\), key points (\d+) of", attempts)
+    assert before and after, attempts
+    assert float(after.group(1)) > float(before.group(1)) and int(after.group(3)) > int(before.group(2))
+    assert "    + " in attempts  # the key points gained, by name
+
+
+def test_a_drill_of_what_the_session_never_asked_is_refused_in_the_terminal(monkeypatch, capsys, kb):
+    monkeypatch.setattr("sys.stdin", io.StringIO("/end\n"))
+    assert main(["interview", "--stages", "behavioral", "--seed", "1"]) == 0
+    original = capsys.readouterr().out.split("Report for session ")[1].split()[0]
+    before = _session_count()
+    assert main(["drill", original, "--question", "no-such-question"]) == 2
+    assert "never asked question 'no-such-question'" in capsys.readouterr().err
+    assert main(["drill", original, "--stage", "coding"]) == 2
+    assert "no stage 'coding'" in capsys.readouterr().err
+    assert main(["drill", "0000000000000000", "--stage", "behavioral"]) == 2
+    assert "no session" in capsys.readouterr().err
+    assert _session_count() == before
