@@ -226,3 +226,30 @@ def test_with_the_llm_a_clarifying_question_in_system_design_is_answered_and_not
         assert after["reply"]["kind"] == "phase" and not transcript(client, session)["messages"][-1]["offline"]
     prompts = [r["messages"][-1]["content"] for r in fake.requests if r.get("stream")]
     assert any(all(f.answer in p for f in sheet.facts) for p in prompts)  # the fact sheet reached the model
+
+
+def test_with_the_llm_a_drill_retries_one_question_and_compares_both_attempts(tmp_path, kb):
+    fake = FakeLLM()
+    with coach_server(fake, tmp_path) as client:
+        original = start(client, seed=3, stages=["phone_screen"], length="quick")
+        question_id = original["question"]["id"]
+        answer_streaming(client, original, "I would look into it and do what the team usually does.")
+        assert client.post(f"/api/sessions/{original['id']}/finish", headers=auth(original)).status_code == 200
+
+        response = client.post(f"/api/sessions/{original['id']}/drills", json={"question_id": question_id},
+                               headers=auth(original))
+        assert response.status_code == 201, response.text
+        drill = response.json()
+        assert drill["drill_of"] == original["id"] and drill["question"]["id"] == question_id
+        assert not drill["messages"][0]["offline"]  # the LLM interviewer opens the drill
+        _, done = answer_streaming(client, drill, strong_answer(kb, question_id))
+        assert done["grade"]["scorer"] == "llm"
+        client.post(f"/api/sessions/{drill['id']}/finish", headers=auth(drill))
+
+        body = client.get(f"/api/sessions/{drill['id']}/drills", headers=auth(drill)).json()
+        [comparison] = body["comparisons"]
+        before, after = comparison["attempts"]
+        assert [before["session_id"], after["session_id"]] == [original["id"], drill["id"]]
+        assert before["score"] is not None and after["score"] is not None
+        assert after["change"] == round(after["score"] - before["score"], 1)
+        assert len(after["covered"]) > len(before["covered"])
