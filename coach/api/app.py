@@ -12,7 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from coach.api import candidate, docs, exports, ops, pages, review, review_pages
-from coach.api.middleware import BodySizeLimit, HeadAsGet, SecurityHeaders
+from coach.api.middleware import BodySizeLimit, HeadAsGet, PlainTextInput, SecurityHeaders
 from coach.coderun import InvalidCodeAnswer
 from coach.config import Settings, get_settings
 from coach.drills import DrillError
@@ -75,7 +75,9 @@ def create_app(settings: Settings | None = None, service: InterviewService | Non
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
-    """Added innermost first: the proxy headers are read before anything uses the client address."""
+    """Added innermost first: the proxy headers are read before anything uses the client address,
+    and the body limit applies before the plain-text check reads a body whole."""
+    app.add_middleware(PlainTextInput)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)

@@ -1,12 +1,16 @@
-"""Pure ASGI middleware that guards every response: body size, HEAD, security headers, proxies.
+"""Pure ASGI middleware that guards every request and response: body size, plain text, HEAD, security headers.
 
 Pure ASGI (not BaseHTTPMiddleware) so streamed answers are never buffered.
 """
 
 from __future__ import annotations
 
+import json
+from urllib.parse import parse_qsl
+
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -114,3 +118,120 @@ class SecurityHeaders:
             headers.setdefault("Cache-Control", "no-store")
         if scope.get("scheme") == "https":
             headers.setdefault("Strict-Transport-Security", HSTS)
+
+
+class PlainTextInput:
+    """Refuse with 422 a request whose text holds a NUL or a lone surrogate, wherever it is: the
+    path, the query, a JSON or form body (keys and values, at any depth).
+
+    Neither is text anyone types, and neither survives storage: PostgreSQL refuses NUL in text, and
+    a lone surrogate cannot be encoded as UTF-8 for either database (nor for a JSON response). One
+    check here covers every route, present and future, instead of a validator on each field."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = _bad_text(("path",), scope["path"])
+        found += _bad_items(("query",), parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        kind = _body_kind(scope)
+        if not found and kind is not None:
+            try:
+                body = await _read_body(receive)
+                found = await _bad_body(scope, kind, body)
+            except HTTPException as exc:  # the body limit, or a form Starlette cannot parse
+                await JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})(scope, receive, send)
+                return
+            receive = _replay(body, receive)
+        if found:
+            await JSONResponse(status_code=422, content={"detail": found})(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_plain(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
+def _bad_text(loc: tuple, value: object) -> list[dict]:
+    """The errors, in FastAPI's shape, for every string in `value` that is not plain text."""
+    if isinstance(value, str):
+        return [] if _is_plain(value) else [{
+            "type": "string_not_plain_text", "loc": list(loc),
+            "msg": "the text holds a NUL character or a lone surrogate; remove it and send again",
+        }]
+    if isinstance(value, dict):
+        return _bad_items(loc, list(value.items()))
+    if isinstance(value, list):
+        return [e for n, item in enumerate(value) for e in _bad_text((*loc, n), item)]
+    return []
+
+
+def _bad_items(loc: tuple, items: list[tuple[str, object]]) -> list[dict]:
+    """Keys are checked as well as values; a bad key is named "?" (the error must itself encode)."""
+    found = []
+    for key, value in items:
+        where = (*loc, key if _is_plain(key) else "?")
+        found += _bad_text(where, key) + _bad_text(where, value)
+    return found
+
+
+def _body_kind(scope: Scope) -> str | None:
+    """How the route will read the body: as a form, as JSON (FastAPI also parses a body sent
+    without a Content-Type as JSON), or not as text at all."""
+    if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        return None
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip().lower()
+    if content_type in (b"application/x-www-form-urlencoded", b"multipart/form-data"):
+        return "form"
+    if not content_type or content_type == b"application/json" or content_type.endswith(b"+json"):
+        return "json"
+    return None
+
+
+async def _bad_body(scope: Scope, kind: str, body: bytes) -> list[dict]:
+    if kind == "form":  # parsed by Starlette, as the route will parse it
+        async with Request(scope, _replay(body, _no_more)).form() as form:
+            return _bad_items(("body",), [(k, v) for k, v in form.multi_items() if isinstance(v, str)])
+    try:
+        return _bad_text(("body",), json.loads(body))
+    except ValueError:  # not JSON: the route's own parsing says so
+        return []
+
+
+async def _no_more() -> Message:
+    return {"type": "http.disconnect"}
+
+
+async def _read_body(receive: Receive) -> bytes:
+    parts, more = [], True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        parts.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(parts)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body once, then the client's own messages (a streamed response waits on its disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

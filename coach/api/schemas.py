@@ -229,6 +229,7 @@ class ReviewedIn(BaseModel):
     reviewed: bool = True
 
 
+MAX_PAGE = 1_000_000  # far past any real list; the offset it gives stays a 64-bit integer
 SortKey = Literal["created_at", "score", "seniority", "status", "answers", "reviewed"]
 
 
@@ -247,7 +248,7 @@ class SessionFilters(BaseModel):
     reviewed: bool | None = None
     sort: SortKey = "created_at"
     order: Literal["asc", "desc"] = "desc"
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=25, ge=1, le=100)
 
 
