@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from coach.config import get_settings
-from coach.knowledge import KnowledgeError, load_knowledge
+from coach.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
+
+
+class KnowledgeChoices:
+    """An option's choices, read from the knowledge base when argparse first checks a value or prints
+    help: the ids are data, and commands that never look at them never load it."""
+
+    def __init__(self, knowledge: Callable[[], KnowledgeBase], ids: Callable[[KnowledgeBase], list[str]]):
+        self.knowledge, self.ids = knowledge, ids
+
+    def __contains__(self, value: object) -> bool:
+        return value in self.ids(self.knowledge())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids(self.knowledge()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,15 +50,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     interview = commands.add_parser("interview", help="run a mock interview in this terminal")
-    interview.add_argument("--seniority", default="middle", choices=["junior", "middle", "senior", "lead"])
-    interview.add_argument("--stages", default=None, help="comma-separated stage ids (default: the usual four)")
+    kb_once = functools.cache(lambda: load_knowledge(get_settings().knowledge_dir))  # loaded once, if at all
+    # A metavar keeps argparse from listing the choices (and loading the knowledge base) while it builds.
+    interview.add_argument("--track", metavar="TRACK", help="%(choices)s; default: the default track",
+                           choices=KnowledgeChoices(kb_once, lambda kb: list(kb.tracks)))
+    interview.add_argument("--seniority", metavar="LEVEL", help="%(choices)s; default: the track's own",
+                           choices=KnowledgeChoices(kb_once, lambda kb: list(kb.seniorities)))
+    interview.add_argument("--stages", default=None, help="comma-separated stage ids (default: the track's default stages)")
     interview.add_argument("--mode", default="coach", choices=["coach", "interview"])
     interview.add_argument("--seed", type=int, default=None, help="fix the questions asked")
     interview.add_argument(
         "--length", default="standard", choices=["quick", "standard", "full"],
         help="quick: about 20 minutes; standard: about half the real time; full: the real loop",
     )
-    interview.set_defaults(run=_interview)
+    interview.set_defaults(run=_interview, knowledge=kb_once)
 
     drill = commands.add_parser("drill", help="retry one question or one stage of a finished session in this terminal")
     drill.add_argument("session", help="the session's id (printed when it started)")
@@ -134,7 +154,7 @@ def _share_metrics(directory: Path) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
-def _terminal_service():
+def _terminal_service(kb: KnowledgeBase | None = None):
     """The service on the configured database, for an interview in this terminal."""
     from coach.migrations import prepare_database
     from coach.store import make_engine
@@ -144,7 +164,7 @@ def _terminal_service():
     engine = make_engine(settings.sqlalchemy_url)
     prepare_database(engine, settings)
     print(f"grading: {_grading_label(settings)}")
-    return build_service(settings, engine)
+    return build_service(settings, engine, kb=kb)
 
 
 def _typed_answers(service) -> Iterator[str]:
@@ -172,14 +192,14 @@ def _interview(args) -> int:
     from coach.engine import PlanError
     from coach.terminal import run_interview
 
-    service = _terminal_service()
+    service = _terminal_service(args.knowledge())
     stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
     color = _color()
     try:
         session_id, report = run_interview(
             service, _typed_answers(service), lambda text: print(text, flush=True),
-            seniority=args.seniority, stages=stages, mode=args.mode, seed=args.seed, length=args.length,
-            color=color,
+            track=args.track, seniority=args.seniority, stages=stages, mode=args.mode, seed=args.seed,
+            length=args.length, color=color,
         )
     except PlanError as exc:
         print(f"coach interview: {exc}", file=sys.stderr)

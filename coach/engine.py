@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coach.formats import LENGTHS, Length
-from coach.knowledge import DEFAULT_STAGES, KnowledgeBase
+from coach.knowledge import KnowledgeBase
 
 INVITE = "candidate_questions"  # the phase name turns carry in the candidate's-questions part of a stage
 
@@ -98,8 +98,8 @@ class Step(BaseModel):
 def build_plan(
     kb: KnowledgeBase,
     *,
-    track: str,
-    seniority: str,
+    track: str | None = None,
+    seniority: str | None = None,
     stages: list[str] | None = None,
     seed: int = 0,
     max_follow_ups: int | None = None,
@@ -108,17 +108,20 @@ def build_plan(
 ) -> SessionPlan:
     """Choose the questions for each stage, deterministically for a given seed.
 
+    No track, seniority or stages: the knowledge base's default track, its default seniority and stages.
     `max_follow_ups` overrides the chosen length's follow-up depth; `preferred_terms` (from a
     job description) puts questions that mention them first."""
+    track = kb.default_track.id if track is None else track
     if track not in kb.tracks:
         raise PlanError(f"unknown track {track!r}; known: {', '.join(kb.tracks)}")
     track_model = kb.track(track)
     levels = [s.id for s in track_model.seniorities]
+    seniority = track_model.default_seniority if seniority is None else seniority
     if seniority not in levels:
         raise PlanError(f"unknown seniority {seniority!r}; known: {', '.join(levels)}")
     if length not in LENGTHS:
         raise PlanError(f"unknown length {length!r}; known: {', '.join(LENGTHS)}")
-    stage_ids = list(stages) if stages else list(track_model.default_stages or DEFAULT_STAGES)
+    stage_ids = list(stages) if stages else list(track_model.default_stages)
     known = [s.id for s in track_model.stages]
     unknown = [s for s in stage_ids if s not in known]
     if unknown:

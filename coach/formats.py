@@ -15,7 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from coach.knowledge import FollowUp, KeyPoint, KnowledgeError, Rubric, StageId
+from coach.knowledge import FollowUp, KeyPoint, KnowledgeError, Rubric
 
 LengthId = Literal["quick", "standard", "full"]
 LENGTHS: tuple[LengthId, ...] = ("quick", "standard", "full")
@@ -58,7 +58,8 @@ class Phase(Strict):
 class Format(Strict):
     id: str
     kind: Literal["questions", "phased"]
-    stages: list[StageId] = Field(min_length=1)
+    stages: list[str] = Field(min_length=1)  # stage ids
+    runs_code: bool = False  # its tasks may be runnable in the browser (knowledge.RunnableTask)
     follow_up_depth: dict[LengthId, int] = Field(default_factory=dict)  # overrides the length's
     phases: list[Phase] = Field(default_factory=list)
 
@@ -76,7 +77,7 @@ class Format(Strict):
 
 
 class CandidateQuestions(Strict):
-    stages: dict[StageId, str]  # stage -> the invite question id that ends it
+    stages: dict[str, str]  # stage id -> the invite question id that ends it
     limit: dict[LengthId, int]
 
 
@@ -118,6 +119,13 @@ class Formats(Strict):
 
     def for_stage(self, stage_id: str) -> Format:
         return next(f for f in self.formats if stage_id in f.stages)
+
+    def owns(self, stage_id: str) -> bool:
+        return any(stage_id in f.stages for f in self.formats)
+
+    def code_stages(self) -> set[str]:
+        """The stages whose tasks the candidate may run in the browser's code editor."""
+        return {s for f in self.formats if f.runs_code for s in f.stages}
 
 
 class Fact(Strict):
@@ -163,11 +171,12 @@ def load_formats(root: Path) -> tuple[Formats, dict[str, Sheet], Company]:
 def check_formats(kb) -> list[str]:
     """Problems between the formats, the fact sheets and the questions they name."""
     problems = []
-    for track in kb.tracks.values():
-        for stage in track.stages:
-            owners = [f.id for f in kb.formats.formats if stage.id in f.stages]
-            if len(owners) != 1:
-                problems.append(f"stage {stage.id}: needs exactly one format, has {owners or 'none'}")
+    stage_ids = {s.id for t in kb.tracks.values() for s in t.stages}
+    for stage_id in sorted(stage_ids):
+        owners = [f.id for f in kb.formats.formats if stage_id in f.stages]
+        if len(owners) != 1:
+            problems.append(f"stage {stage_id}: needs exactly one format, has {owners or 'none'}")
+    problems += [f"format {f.id}: unknown stage {s!r}" for f in kb.formats.formats for s in f.stages if s not in stage_ids]
     for fmt in kb.formats.formats:
         for phase in fmt.phases:
             problems += [f"phase {phase.id}: unknown criterion {c!r}" for c in phase.criteria if c not in kb.criteria]
@@ -177,9 +186,28 @@ def check_formats(kb) -> list[str]:
         if question is None or question.kind != "invite" or question.stage != stage_id:
             problems.append(f"candidate_questions: {invite!r} is not an invite question of {stage_id}")
     for question in kb.questions.values():
+        if not kb.formats.owns(question.stage):
+            continue  # reported above, or as an unknown stage
         fmt = kb.formats.for_stage(question.stage)
         if fmt.kind == "phased" and question.kind != "invite":
             problems += _sheet_problems(question, fmt, kb.sheets.get(question.id))
+        if question.runnable and not fmt.runs_code:
+            problems.append(f"question {question.id}: runnable, but format {fmt.id} does not run code")
+    return problems + _runnable_coverage(kb)
+
+
+def _runnable_coverage(kb) -> list[str]:
+    """Every seniority a track offers gets at least two tasks it can run in each of the track's stages
+    that run code, one algorithmic and one on data."""
+    problems = []
+    for track in kb.tracks.values():
+        for stage in track.stages:
+            if not (kb.formats.owns(stage.id) and kb.formats.for_stage(stage.id).runs_code):
+                continue
+            for level in track.seniorities:
+                runnable = [q.runnable for q in kb.questions_for(stage.id, level.id) if q.runnable]
+                if len(runnable) < 2 or {task.focus for task in runnable} != {"algorithmic", "data"}:
+                    problems.append(f"{stage.id}: {level.id} needs two or more runnable tasks, algorithmic and data")
     return problems
 
 

@@ -122,7 +122,7 @@ class GradeQueue:
         return grading_item(
             self.kb, stage=record.stage, question_id=record.question_id, question_text=record.question_text,
             answer="\n\n".join(store.answer_texts(db=db, record=record)),
-            seniority=store.read_seniority(db=db, session_id=record.session_id) or "middle",
+            seniority=store.read_seniority(db=db, session_id=record.session_id),
             phase=record.phase,
             run=RunResult.model_validate({k: v for k, v in code["run"].items() if k != "claimed_by"})
             if code and code.get("run") else None,
@@ -176,10 +176,11 @@ class Leases:
 
 def grading_item(
     kb: KnowledgeBase, *, stage: str, question_id: str | None, question_text: str, answer: str,
-    seniority: str = "middle", phase: str | None = None, run: RunResult | None = None,
+    seniority: str | None = None, phase: str | None = None, run: RunResult | None = None,
 ) -> GradingItem:
     """What an answer is graded against: its question (by id, else matched by text) and that question's
-    rubric, or the stage's generic rubric; a phased stage is graded phase by phase. Unknown stage: PlanError."""
+    rubric, or the stage's generic rubric; a phased stage is graded phase by phase. Unknown stage: PlanError.
+    No seniority (an answer graded outside a session): the default track's."""
     try:
         kb.stage(stage)
     except KeyError:
@@ -189,7 +190,7 @@ def grading_item(
         rubric = phase_rubric(kb, question, phase)
     return GradingItem(
         stage=stage, question_text=question.prompt if question else question_text, question=question,
-        rubric=rubric, answer=answer, seniority=seniority, run=run,
+        rubric=rubric, answer=answer, seniority=seniority or kb.default_track.default_seniority, run=run,
     )
 
 

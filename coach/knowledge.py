@@ -1,7 +1,9 @@
 """The knowledge base: tracks, stages, questions and rubrics, loaded from knowledge/ as validated data.
 
 Every model forbids unknown keys so a typo in a YAML file fails `coach knowledge check`
-instead of silently dropping a rubric item.
+instead of silently dropping a rubric item. Ids (tracks, stages, seniorities) are data too: the
+code reads them from the loaded knowledge base, and `_check_references` checks that what one file
+names another defines, so a track with its own stages is added in YAML alone.
 """
 
 from __future__ import annotations
@@ -22,21 +24,7 @@ if TYPE_CHECKING:  # coach.formats builds on the models below
     from coach.formats import Company, Formats, Sheet
 
 
-Seniority = Literal["junior", "middle", "senior", "lead"]
-StageId = Literal[
-    "phone_screen", "technical", "coding", "system_design", "architecture_deep_dive", "behavioral", "final"
-]
-SENIORITIES: tuple[Seniority, ...] = ("junior", "middle", "senior", "lead")
-STAGE_IDS: tuple[StageId, ...] = (
-    "phone_screen",
-    "technical",
-    "coding",
-    "system_design",
-    "architecture_deep_dive",
-    "behavioral",
-    "final",
-)
-DEFAULT_STAGES: tuple[StageId, ...] = ("phone_screen", "coding", "system_design", "behavioral")
+SENIORITIES_FILE = "seniorities.yaml"
 
 
 class Strict(BaseModel):
@@ -160,10 +148,10 @@ RunnableTask = Annotated[PythonTask | SqlTask, Field(discriminator="language")]
 
 class Question(Strict):
     id: str
-    stage: StageId
+    stage: str
     # "invite": "What would you like to ask me?" at the end of a stage, never picked as a main question
     kind: Literal["question", "task", "scenario", "invite"] = "question"
-    seniority: tuple[Seniority, Seniority] = ("junior", "lead")
+    seniority: tuple[str, str] | None = None  # the lowest and highest level it suits; None: every level
     prompt: str
     key_points: list[KeyPoint] = Field(min_length=1)
     follow_ups: list[FollowUp] = Field(default_factory=list)
@@ -178,16 +166,9 @@ class Question(Strict):
         for follow_up in self.follow_ups:
             if follow_up.point not in point_ids:
                 raise ValueError(f"follow_up probes unknown key point {follow_up.point!r}")
-        low, high = self.seniority
-        if SENIORITIES.index(low) > SENIORITIES.index(high):
-            raise ValueError("seniority range must go from lower to higher")
-        if self.runnable is not None and self.stage != "coding":
-            raise ValueError("only coding tasks can be runnable")
+        if self.runnable is not None and self.kind != "task":
+            raise ValueError("only tasks can be runnable")
         return self
-
-    def fits(self, seniority: str) -> bool:
-        low, high = (SENIORITIES.index(s) for s in self.seniority)
-        return low <= SENIORITIES.index(seniority) <= high
 
 
 class ModelAnswer(Strict):
@@ -214,7 +195,7 @@ class StageRubric(Strict):
 
 
 class Stage(Strict):
-    id: StageId
+    id: str
     title: str
     minutes: int = Field(gt=0)
     summary: str
@@ -223,13 +204,22 @@ class Stage(Strict):
     success_criteria: list[str] = Field(min_length=1)  # criterion ids
     preparation_tips: list[Tip] = Field(min_length=1)
     success_rate: float | None = Field(default=None, ge=0, le=1)
-    questions_per_level: dict[Seniority, int]
+    questions_per_level: dict[str, int]  # seniority id -> main questions
     greeting: str  # how the offline interviewer opens this stage
     generic_rubric: StageRubric
 
 
+class Seniority(Strict):
+    """A seniority level; knowledge/seniorities.yaml lists them lowest first."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: str
+
+
 class SeniorityLevel(Strict):
-    id: Seniority
+    """A seniority level as one track interviews for it."""
+
+    id: str  # a Seniority id
     title: str
     success_rate: float | None = Field(default=None, ge=0, le=1)
 
@@ -237,12 +227,14 @@ class SeniorityLevel(Strict):
 class Track(Strict):
     id: str
     title: str
+    default: bool = False  # the track used when none is named: exactly one track is the default
     summary: str
     average_process: str
     overall_success_rate: float | None = Field(default=None, ge=0, le=1)
-    seniorities: list[SeniorityLevel]
-    stages: list[Stage]
-    default_stages: list[StageId] = Field(default_factory=lambda: list(DEFAULT_STAGES))
+    seniorities: list[SeniorityLevel] = Field(min_length=1)
+    default_seniority: str
+    stages: list[Stage] = Field(min_length=1)
+    default_stages: list[str] = Field(min_length=1)
 
     def stage(self, stage_id: str) -> Stage:
         for stage in self.stages:
@@ -280,7 +272,11 @@ class KnowledgeBase:
         mistakes: list[Mistake],
         synonyms: list[SynonymGroup] | None = None,
         model_answers: dict[str, str] | None = None,
+        *,
+        seniorities: list[Seniority],
     ):
+        self.seniorities = {s.id: s for s in seniorities}  # lowest first
+        self._rank = {s.id: rank for rank, s in enumerate(seniorities)}
         self.tracks = {t.id: t for t in tracks}
         self.questions = {q.id: q for q in questions}
         self.criteria = {c.id: c for c in criteria}
@@ -299,9 +295,22 @@ class KnowledgeBase:
     def track(self, track_id: str) -> Track:
         return self.tracks[track_id]
 
+    @property
+    def default_track(self) -> Track:
+        """The track a session runs on when none is named (`default: true`; load_knowledge checks there is one)."""
+        return next(t for t in self.tracks.values() if t.default)
+
+    def fits(self, question: Question, seniority: str) -> bool:
+        """Whether the question suits this level: within its range of seniorities, lowest first."""
+        if question.seniority is None:
+            return True
+        low, high = (self._rank[s] for s in question.seniority)
+        return low <= self._rank[seniority] <= high
+
     def questions_for(self, stage_id: str, seniority: str) -> list[Question]:
         return [
-            q for q in self.questions.values() if q.stage == stage_id and q.fits(seniority) and q.kind != "invite"
+            q for q in self.questions.values()
+            if q.stage == stage_id and self.fits(q, seniority) and q.kind != "invite"
         ]
 
     def rubric_for(self, question: Question) -> Rubric:
@@ -397,46 +406,73 @@ def _read(path: Path, model: type[BaseModel], key: str) -> list:
 
 
 def _check_references(kb: KnowledgeBase) -> None:
-    problems = []
+    """Everything one file names is defined in another; raises KnowledgeError listing every gap."""
+    problems = _seniority_problems(kb)
+    if problems:  # the checks below rank questions by level
+        raise KnowledgeError("\n".join(problems))
+    defaults = [t.id for t in kb.tracks.values() if t.default]
+    if len(defaults) != 1:
+        problems.append(f"tracks: exactly one track needs `default: true`, found {defaults or 'none'}")
     for track in kb.tracks.values():
-        stage_ids = [s.id for s in track.stages]
-        if sorted(stage_ids) != sorted(STAGE_IDS):
-            problems.append(f"track {track.id}: stages must be exactly {', '.join(STAGE_IDS)}")
+        problems += _track_problems(kb, track)
         for stage in track.stages:
-            refs = [*stage.success_criteria, *stage.generic_rubric.criteria]
-            problems += [f"stage {stage.id}: unknown criterion {c!r}" for c in refs if c not in kb.criteria]
-            problems += [
-                f"stage {stage.id}: unknown mistake {m!r}"
-                for m in stage.generic_rubric.mistakes
-                if m not in kb.mistakes
-            ]
-            for level in SENIORITIES:
-                available = len(kb.questions_for(stage.id, level))
-                wanted = stage.questions_per_level.get(level, 0)
-                if wanted > available:
-                    problems.append(
-                        f"stage {stage.id}: questions_per_level.{level} wants {wanted}, only {available} fit"
-                    )
+            problems += _stage_problems(kb, track, stage)
     for what, items in (("criterion", kb.criteria.values()), ("mistake", kb.mistakes.values())):
         names = [item.name for item in items]
         # Reports and insights label charts by name: two items with one name would merge.
         problems += [f"{what} name {name!r} is used twice" for name in sorted(set(names)) if names.count(name) > 1]
+    stage_ids = {s.id for t in kb.tracks.values() for s in t.stages}
     for question in kb.questions.values():
+        if question.stage not in stage_ids:
+            problems.append(f"question {question.id}: unknown stage {question.stage!r}")
         problems += [f"question {question.id}: unknown criterion {c!r}" for c in question.criteria if c not in kb.criteria]
         problems += [f"question {question.id}: unknown mistake {m!r}" for m in question.mistakes if m not in kb.mistakes]
-    problems += _runnable_coverage(kb)
     if problems:
         raise KnowledgeError("\n".join(problems))
 
 
-def _runnable_coverage(kb: KnowledgeBase) -> list[str]:
-    """Every seniority gets at least two coding tasks it can run, one algorithmic and one on data."""
+def _seniority_problems(kb: KnowledgeBase) -> list[str]:
+    """Question ranges name known levels, lowest first."""
     problems = []
-    for level in SENIORITIES:
-        runnable = [q.runnable for q in kb.questions_for("coding", level) if q.runnable]
-        focuses = {task.focus for task in runnable}
-        if len(runnable) < 2 or focuses != {"algorithmic", "data"}:
-            problems.append(f"coding: {level} needs two or more runnable tasks, algorithmic and data")
+    for question in kb.questions.values():
+        unknown = [s for s in question.seniority or () if s not in kb.seniorities]
+        if unknown:
+            problems.append(f"question {question.id}: unknown seniority {unknown[0]!r}; known: {', '.join(kb.seniorities)}")
+        elif question.seniority and kb._rank[question.seniority[0]] > kb._rank[question.seniority[1]]:
+            problems.append(f"question {question.id}: seniority range must go from lower to higher")
+    return problems
+
+
+def _track_problems(kb: KnowledgeBase, track: Track) -> list[str]:
+    levels = [s.id for s in track.seniorities]
+    stage_ids = [s.id for s in track.stages]
+    problems = [f"track {track.id}: unknown seniority {s!r}; known: {', '.join(kb.seniorities)}"
+                for s in levels if s not in kb.seniorities]
+    problems += [f"track {track.id}: {what} {item!r} is listed twice"
+                 for what, items in (("seniority", levels), ("stage", stage_ids))
+                 for item in sorted(set(items)) if items.count(item) > 1]
+    if track.default_seniority not in levels:
+        problems.append(f"track {track.id}: default_seniority {track.default_seniority!r} is not one of its seniorities")
+    problems += [f"track {track.id}: default stage {s!r} is not one of its stages"
+                 for s in track.default_stages if s not in stage_ids]
+    return problems
+
+
+def _stage_problems(kb: KnowledgeBase, track: Track, stage: Stage) -> list[str]:
+    """The stage's rubric items exist, and every level the track offers has the questions the stage asks."""
+    refs = [*stage.success_criteria, *stage.generic_rubric.criteria]
+    problems = [f"stage {stage.id}: unknown criterion {c!r}" for c in refs if c not in kb.criteria]
+    problems += [f"stage {stage.id}: unknown mistake {m!r}" for m in stage.generic_rubric.mistakes if m not in kb.mistakes]
+    levels = [s.id for s in track.seniorities if s.id in kb.seniorities]
+    problems += [f"stage {stage.id}: questions_per_level names {level!r}, not a seniority of track {track.id}"
+                 for level in stage.questions_per_level if level not in levels]
+    for level in levels:
+        available = len(kb.questions_for(stage.id, level))
+        wanted = stage.questions_per_level.get(level, 0)
+        if not available:
+            problems.append(f"stage {stage.id}: no question fits {level} (track {track.id})")
+        elif wanted > available:
+            problems.append(f"stage {stage.id}: questions_per_level.{level} wants {wanted}, only {available} fit")
     return problems
 
 
@@ -456,12 +492,13 @@ def load_knowledge(root: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
         tracks += _read(path, Track, "tracks")
     for path in sorted((root / "questions").glob("*.yaml")):
         questions += _read(path, Question, "questions")
+    seniorities = _unique(_read(root / SENIORITIES_FILE, Seniority, "seniorities"), "seniority", root / SENIORITIES_FILE)
     criteria = _unique(_read(root / "criteria.yaml", Criterion, "criteria"), "criterion", root / "criteria.yaml")
     mistakes = _unique(_read(root / "mistakes.yaml", Mistake, "mistakes"), "mistake", root / "mistakes.yaml")
     _unique(questions, "question", root / "questions")
     synonyms = _read(root / "synonyms.yaml", SynonymGroup, "synonyms") if (root / "synonyms.yaml").exists() else []
     model_answers = _model_answers(root / MODEL_ANSWERS, questions)
-    kb = KnowledgeBase(tracks, questions, criteria, mistakes, synonyms, model_answers)
+    kb = KnowledgeBase(tracks, questions, criteria, mistakes, synonyms, model_answers, seniorities=seniorities)
     from coach.formats import check_formats, load_formats  # formats build on the models above
 
     kb.formats, kb.sheets, kb.company = load_formats(root)

@@ -124,9 +124,10 @@ class InterviewService:
     # --- starting -----------------------------------------------------------------------
 
     def start_session(
-        self, *, track: str, seniority: str, stages: list[str] | None, mode: str, seed: int | None = None,
-        length: str = "standard", job_description: str = "", cv_summary: str = "",
+        self, *, track: str | None, seniority: str | None, stages: list[str] | None, mode: str,
+        seed: int | None = None, length: str = "standard", job_description: str = "", cv_summary: str = "",
     ) -> tuple[store.InterviewSession, str, list[store.Turn]]:
+        """Plan and open a session; no track or seniority: the knowledge base's defaults (the plan's)."""
         seed = secrets.randbelow(2**31) if seed is None else seed
         plan = build_plan(
             self.kb, track=track, seniority=seniority, stages=stages, seed=seed,

@@ -90,13 +90,13 @@ def code_block(code: str, language: str = "", *, color: bool) -> str:
 
 def run_interview(
     service: InterviewService, answers: Iterator[str], say: Callable[[str], None], *,
-    seniority: str, stages: list[str] | None, mode: str, seed: int | None = None, length: str = "standard",
-    color: bool = False,
+    seniority: str | None, stages: list[str] | None, mode: str, seed: int | None = None, length: str = "standard",
+    track: str | None = None, color: bool = False,
 ) -> tuple[str, Report]:
-    """Run one interview from `answers`; returns the session id and its report. `color`: the output
-    is a terminal, so code is highlighted."""
+    """Run one interview from `answers`; returns the session id and its report. No track or seniority:
+    the knowledge base's defaults. `color`: the output is a terminal, so code is highlighted."""
     session, _token, turns = service.start_session(
-        track="backend-developer", seniority=seniority, stages=stages, mode=mode, seed=seed, length=length
+        track=track, seniority=seniority, stages=stages, mode=mode, seed=seed, length=length
     )
     return converse(service, session, turns, answers, say, color=color)
 

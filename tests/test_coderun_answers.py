@@ -183,7 +183,7 @@ def grading_item(service_kb, run):
 
     question = service_kb.questions[TASK]
     return GradingItem(stage="coding", question_text=question.prompt, question=question,
-                       rubric=service_kb.rubric_for(question), run=run,
+                       rubric=service_kb.rubric_for(question), run=run, seniority="middle",
                        answer="I count with a Counter and keep the top k in a heap of size k, O(n log k) time. "
                               "I test ties, empty input and malformed lines.")
 

@@ -35,7 +35,7 @@ def test_questions_fit_the_seniority_and_come_from_their_stage(kb):
         for stage in plan.stages:
             for question_id in stage.question_ids:
                 question = kb.questions[question_id]
-                assert question.stage == stage.stage and question.fits(level)
+                assert question.stage == stage.stage and kb.fits(question, level)
 
 
 def test_same_seed_same_plan_and_no_question_repeats(kb):

@@ -189,7 +189,8 @@ def test_the_request_carries_the_model_answer_as_the_top_level_reference(mock, k
     question = kb.questions["tech-acid-properties"]
     rubric = kb.rubric_for(question)
     graded = GradingItem(stage="technical", question_text=question.prompt, question=question, rubric=rubric,
-                         answer="Atomicity means all or nothing, so a failed transfer is rolled back entirely.")
+                         answer="Atomicity means all or nothing, so a failed transfer is rolled back entirely.",
+                         seniority="middle")
     route = mock.post(f"{BASE}/chat/completions").mock(return_value=reply(verdict(criteria=[
         {"criterion_id": rubric.criteria[0].id, "reasoning": "ok", "evidence": [], "score": 3, "feedback": ""},
     ])))

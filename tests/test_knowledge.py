@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from coach.knowledge import KNOWLEDGE_DIR, SENIORITIES, STAGE_IDS, KnowledgeError, load_knowledge
+from coach.knowledge import KNOWLEDGE_DIR, KnowledgeError, load_knowledge
 
 TRACK = "backend-developer"
+# The seeds' loop, in interview order, and their seniority levels, lowest first.
+STAGE_IDS = ("phone_screen", "technical", "coding", "system_design", "architecture_deep_dive", "behavioral", "final")
+SENIORITIES = ("junior", "middle", "senior", "lead")
 STAR = ("star-situation", "star-task", "star-action", "star-result")
 
 
@@ -39,6 +42,15 @@ def test_the_track_has_the_seven_stages_in_interview_order(track):
 
 def test_the_track_has_the_four_seniority_levels(track):
     assert [level.id for level in track.seniorities] == list(SENIORITIES)
+
+
+def test_the_seniority_levels_are_listed_once_lowest_first(knowledge):
+    assert list(knowledge.seniorities) == list(SENIORITIES)
+
+
+def test_the_backend_track_is_the_default_at_middle_level(knowledge):
+    assert knowledge.default_track.id == TRACK
+    assert knowledge.default_track.default_seniority == "middle"
 
 
 def test_the_process_takes_three_to_four_weeks_and_seventy_percent_succeed(track):

@@ -53,7 +53,7 @@ WEAK = "Caches make things faster. You put Redis there and it is quicker."
 def grade(kb, question_id, answer, *, question_text=None):
     question = kb.questions[question_id]
     item = GradingItem(stage=question.stage, question_text=question_text or question.prompt, question=question,
-                       rubric=kb.rubric_for(question), answer=answer)
+                       rubric=kb.rubric_for(question), answer=answer, seniority="middle")
     return OfflineScorer(kb).grade(item)
 
 

@@ -15,7 +15,7 @@ def question_about(kb, *words):
 
 def grade(kb, question, answer):
     item = GradingItem(stage=question.stage, question_text=question.prompt, question=question,
-                       rubric=kb.rubric_for(question), answer=answer)
+                       rubric=kb.rubric_for(question), answer=answer, seniority="middle")
     return OfflineScorer().grade(item)
 
 

@@ -39,8 +39,8 @@ IdempotencyKey = Annotated[str | None, Header(max_length=200, description="Repea
 def list_tracks(kb: KnowledgeDep):
     return [
         TrackOut(
-            id=track.id, title=track.title, seniorities=[s.id for s in track.seniorities],
-            default_stages=list(track.default_stages),
+            id=track.id, title=track.title, default=track.default, seniorities=[s.id for s in track.seniorities],
+            default_seniority=track.default_seniority, default_stages=list(track.default_stages),
             stages=[StageOut(id=s.id, title=s.title, minutes=s.minutes, focus=s.focus, success_rate=s.success_rate)
                     for s in track.stages],
         )

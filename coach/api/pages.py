@@ -31,7 +31,6 @@ from coach.service import SessionStillActive, asked_questions
 
 COOKIE = "coach_sessions"
 REMEMBERED = 30  # sessions a browser keeps; the signed cookie stays well under 4 KB
-TRACK = "backend-developer"
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin_form)])
 
@@ -87,9 +86,9 @@ def grading_note(service, settings: Settings) -> dict:
 
 
 def start_context(service, settings: Settings, held: dict, **form) -> dict:
-    track = service.kb.track(TRACK)
+    track = service.kb.default_track
     chosen = {
-        "seniority": "middle", "mode": "coach", "stages": list(track.default_stages), "error": None,
+        "seniority": track.default_seniority, "mode": "coach", "stages": list(track.default_stages), "error": None,
         "length": "standard", "job_description": "", "cv_summary": "", **form,
     }
     lengths = length_choices(service.kb, track, chosen["stages"] or list(track.default_stages))
@@ -117,13 +116,15 @@ def start_page(request: Request, service: ServiceDep, settings: SettingsDep, hel
 @router.post("/sessions", dependencies=[Depends(limit_sessions)])
 def start_from_form(
     request: Request, service: ServiceDep, settings: SettingsDep, held: HeldDep,
-    seniority: Annotated[str, Form(max_length=32)] = "middle",
+    seniority: Annotated[str | None, Form(max_length=32)] = None,  # None: the track's default
     mode: Annotated[str, Form(max_length=32)] = "coach",
     stages: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies form defaults
     length: Annotated[str, Form(max_length=32)] = "standard",
     job_description: Annotated[str, Form()] = "",
     cv_summary: Annotated[str, Form()] = "",
 ):
+    track = service.kb.default_track
+    seniority = track.default_seniority if seniority is None else seniority
     form = {"seniority": seniority, "mode": mode, "stages": stages, "length": length,
             "job_description": job_description[:JOB_TEXT_LIMIT], "cv_summary": cv_summary[:JOB_TEXT_LIMIT]}
     try:
@@ -135,7 +136,7 @@ def start_from_form(
             if len(text) > JOB_TEXT_LIMIT:
                 raise PlanError(f"The {label} is too long: at most {JOB_TEXT_LIMIT:,} characters.")
         session, token, _ = service.start_session(
-            track=TRACK, seniority=seniority, stages=stages, mode=mode, length=length,
+            track=track.id, seniority=seniority, stages=stages, mode=mode, length=length,
             job_description=job_description, cv_summary=cv_summary,
         )
     except PlanError as exc:
@@ -197,6 +198,7 @@ def chat_page(request: Request, session: OwnedDep, service: ServiceDep, db: DbDe
         "session": session_out(service.kb, records), "token": held[session.id],
         "stages": stage_list(service.kb, records.session), "items": turn_items(service.kb, records),
         "grading": grading_note(service, service.settings), "drill": drill_title(service.kb, records.session),
+        "code_stages": service.kb.formats.code_stages(),
     }
     return templates.TemplateResponse(request, "chat.html", context)
 
@@ -250,6 +252,7 @@ def report_page(request: Request, session: OwnedDep, service: ServiceDep, db: Db
         "session": session_out(service.kb, records), "report": report_out(service.kb, records),
         "stages": stage_list(service.kb, session), "exchanges": pairs,
         "reviewed": reviewed_answers(records), "drill_at": drill_offers(pairs, asked_questions(records.turns)),
+        "track": service.kb.track(session.track),
     }
     return templates.TemplateResponse(request, "report.html", context)
 

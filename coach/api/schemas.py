@@ -27,7 +27,9 @@ class StageOut(BaseModel):
 class TrackOut(BaseModel):
     id: str
     title: str
-    seniorities: list[str]
+    default: bool  # the track a session without one runs on
+    seniorities: list[str]  # lowest first
+    default_seniority: str
     default_stages: list[str]
     stages: list[StageOut]
 
@@ -35,8 +37,8 @@ class TrackOut(BaseModel):
 class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    track: str = "backend-developer"
-    seniority: str = "middle"
+    track: str | None = Field(default=None, description="A track id (GET /api/tracks); default: the default track")
+    seniority: str | None = Field(default=None, description="One of the track's seniorities; default: the track's own")
     stages: list[str] | None = Field(default=None, description="Stage ids; default: the track's default stages")
     mode: Literal["coach", "interview"] = "coach"
     seed: int | None = Field(

@@ -54,7 +54,7 @@ class GradingItem(BaseModel):
     question: Question | None
     rubric: Rubric
     answer: str
-    seniority: str = "middle"
+    seniority: str  # the candidate's level, a seniority id of the knowledge base
     run: RunResult | None = None  # the tests the candidate's browser ran on the code (their claim)
 
 

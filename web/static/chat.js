@@ -241,8 +241,10 @@ Chat.prototype.scrollToEnd = function () {
 Chat.prototype.showStage = function () {
   const stage = this.state.stage;
   let reached = false;
+  let coding = false; // a stage whose format runs code (data-code): the code editor opens
   for (const item of this.el.progress.children) {
     const current = item.dataset.stage === stage;
+    coding = coding || (current && this.state.active && "code" in item.dataset);
     reached = reached || current;
     item.classList.toggle("current", current && this.state.active);
     item.classList.toggle("done", !this.state.active || (!reached && !current));
@@ -250,7 +252,6 @@ Chat.prototype.showStage = function () {
     else item.removeAttribute("aria-current");
     if (current) this.el.stageName.textContent = item.dataset.title;
   }
-  const coding = stage === "coding" && this.state.active;
   this.el.codeHint.hidden = !coding;
   this.el.answer.rows = coding ? 3 : 5;
   this.el.answer.placeholder = coding
