@@ -243,3 +243,19 @@ def test_the_comparison_says_what_changed_in_the_score_and_the_key_points(kb):
     assert after.change == 1.5 and after.score == 3.5
     assert after.gained == [f"{question.id}:{second.id}"] and after.lost == [f"{question.id}:{first.id}"]
     assert [p.id for p in result.key_points] == [f"{question.id}:{p.id}" for p in question.key_points]
+
+
+def test_reviewers_see_which_session_a_drill_retries(client, kb):
+    from tests.review_support import api, login, make_reviewer, soup
+
+    original, asked = finished_phone_screen(client, kb)
+    retry = drill(client, original, question_id=asked[0]).json()
+    account = make_reviewer(client.app.state.service.engine)
+    read = client.get(f"/api/review/sessions/{retry['id']}", headers=api(account)).json()
+    assert read["drill_of"] == original["id"]
+    listed = client.get("/api/review/sessions", headers=api(account)).json()
+    rows = {row["id"]: row for row in listed["items"]}
+    assert rows[retry["id"]]["drill_of"] == original["id"] and rows[original["id"]]["drill_of"] is None
+    login(client, account)
+    link = soup(client.get(f"/review/sessions/{retry['id']}")).select_one("#drill-of a")
+    assert link["href"] == f"/review/sessions/{original['id']}"

@@ -264,6 +264,7 @@ class SessionSummary(BaseModel):
     created_at: datetime
     finished_at: datetime | None
     score: float | None  # the session's overall, as the candidate's report shows it (coach.report)
+    drill_of: str | None = None  # a drill (one question or stage retried): the session it retries
 
 
 class SessionRow(SessionSummary):

@@ -24,7 +24,7 @@ from coach.presenters.report import overall_of
 from coach.report import effective_scores
 from coach.review_store import Override, ReviewComment
 
-SUMMARY_FIELDS = {"id", "track", "seniority", "mode", "status", "reviewed", "created_at", "finished_at"}
+SUMMARY_FIELDS = {"id", "track", "seniority", "mode", "status", "reviewed", "created_at", "finished_at", "drill_of"}
 GRADE_FIELDS = {
     "id", "status", "stage", "question_id", "question_text", "flags", "missed_points", "tip", "scorer",
     "model", "rubric_version", "prompt_version", "latency_ms", "retries", "fallback_reason",
