@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from urllib.parse import unquote_to_bytes
 
+from coach.scoring.literals import Requirement, admits, required_literals
+
 # --- normalising -------------------------------------------------------------------------------
 
 # Lookalikes a reader sees as Latin letters (a subset of Unicode TR39 confusables: the ones that
@@ -63,11 +65,14 @@ def _substitute(view: View, pattern: re.Pattern, replace) -> View:
 
     `replace` may also return a list of (text, start, end) pieces in view positions, which keeps
     finer origins (used when joining split letters)."""
+    matches = list(pattern.finditer(view.text))
+    if not matches:  # the usual case: nothing to undo, the view as it is
+        return view
     text: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     last = 0
-    for match in pattern.finditer(view.text):
+    for match in matches:
         text.append(view.text[last:match.start()])
         starts += view.starts[last:match.start()]
         ends += view.ends[last:match.start()]
@@ -170,8 +175,10 @@ def normalised_views(text: str) -> list[View]:
     base = _decoded_entities(text)
     mixed = _fold_confusables(base, everywhere=False)
     folded = _fold_confusables(base, everywhere=True)
+    # Folding everywhere changes nothing unless a lookalike stands outside a Latin word.
+    unfolded = (mixed, _unmarked(mixed)) if folded == mixed else (mixed, _unmarked(mixed), folded, _unmarked(folded))
     views: dict[str, View] = {}
-    for view in (mixed, _unmarked(mixed), folded, _unmarked(folded)):
+    for view in unfolded:
         views.setdefault(view.text, view)  # most answers have one view: nothing to undo
     return list(views.values())
 
@@ -226,7 +233,9 @@ _ROT13_CUES = re.compile(r"\b(?:vtaber|vafgehpgvbaf?|fpber|tenqr|tenqre|ehoevp|c
 
 def _rewritten_lines(text: str) -> list[tuple[int, int, str]]:
     """Lines written backwards or in ROT13, read forwards."""
-    found = []
+    found: list[tuple[int, int, str]] = []
+    if not (_REVERSED_CUES.search(text) or _ROT13_CUES.search(text)):  # no line can hold a cue
+        return found
     for line in re.finditer(r"[^\n]+", text):
         if _REVERSED_CUES.search(line.group(0)):
             found.append((line.start(), line.end(), line.group(0)[::-1]))
@@ -303,11 +312,21 @@ class Detector:
     def pattern(self) -> re.Pattern:
         return _compiled(self.source)
 
+    @property
+    def required(self) -> tuple[Requirement, ...]:
+        return _required(self.source)
+
 
 @cache
 def _compiled(source: str) -> re.Pattern:
     """Compiled on first use, not at import: the app starts without paying for them."""
     return re.compile(_strip_accents(source), re.MULTILINE)
+
+
+@cache
+def _required(source: str) -> tuple[Requirement, ...]:
+    # The two most selective: checking more costs more than the regexes it would skip.
+    return required_literals(_compiled(source))[:2]
 
 
 def _detector(name: str, pattern: str, generic: bool = False) -> Detector:
@@ -445,10 +464,42 @@ class Finding:
     decoded: str | None = None  # what a hidden run decodes to, when the finding is inside one
 
 
-def _scan(text: str, depth: int = 0) -> list[Finding]:
+@cache
+def _longest_literal() -> int:
+    return max(len(string) for detector in DETECTORS for strings in detector.required for string in strings)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    low, high = 0, min(len(a), len(b))
+    while low < high:  # binary search: slice comparisons run in C
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if a[:middle] == b[:middle] else (low, middle - 1)
+    return low
+
+
+def _covering_text(views: list[View]) -> str:
+    """A text holding every string that any view holds: the first view, then the part of each
+    other view that differs from it, widened so a string overlapping the difference fits."""
+    first, widen = views[0].text, _longest_literal()
+    parts = [first]
+    for view in views[1:]:
+        prefix = _common_prefix(first, view.text)
+        suffix = _common_prefix(first[prefix:][::-1], view.text[prefix:][::-1])
+        parts.append(view.text[max(0, prefix - widen):len(view.text) - suffix + widen])
+    return "\0".join(parts)
+
+
+def _scan(text: str, depth: int = 0, *, prefilter: bool = True) -> list[Finding]:
+    """Every detector hit; `prefilter=False` runs every regex on every view (the reference)."""
     findings = []
-    for view in normalised_views(text):
-        for detector in DETECTORS:
+    views = normalised_views(text)
+    if prefilter:  # once for all views: each view's text is inside the covering text
+        covering = _covering_text(views)
+        detectors = [d for d in DETECTORS if admits(d.required, covering)]
+    else:
+        detectors = DETECTORS
+    for view in views:
+        for detector in detectors:
             for match in detector.pattern.finditer(view.text):
                 if detector.generic and _is_mention(view, match):
                     continue
@@ -456,7 +507,7 @@ def _scan(text: str, depth: int = 0) -> list[Finding]:
                 findings.append(Finding(detector.name, start, end, _quote(text, start, end)))
     if depth < 2:
         for start, end, decoded in decoded_runs(text):
-            for inner in _scan(decoded, depth + 1):
+            for inner in _scan(decoded, depth + 1, prefilter=prefilter):
                 findings.append(Finding(inner.detector, start, end, _quote(text, start, end), decoded=decoded))
     return findings
 
