@@ -191,6 +191,14 @@ def test_a_cross_site_form_post_creates_no_session(client, origin):
     assert "set-cookie" not in response.headers and stored_sessions(client) == 0
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_cross_site_form_cannot_start_a_session_through_the_json_api(client, content_type):
+    """A form can send these types without a preflight; the API reads only JSON, so it refuses them."""
+    response = client.post("/api/sessions", content=b'{"stages": ["phone_screen"]}',
+                           headers={"Content-Type": content_type, "Origin": "https://evil.example"})
+    assert response.status_code == 422 and stored_sessions(client) == 0
+
+
 def test_a_cross_site_post_to_the_reviewer_login_is_refused(client):
     response = client.post("/review/login", data={"email": "a@example.com", "password": "x" * 12},
                            headers={"Origin": "https://evil.example"})
