@@ -161,10 +161,10 @@ def _terminal_service(kb: KnowledgeBase | None = None):
     from coach.wiring import build_service
 
     settings = get_settings()
-    engine = make_engine(settings.sqlalchemy_url)
-    prepare_database(engine, settings)
+    db_engine = make_engine(settings.sqlalchemy_url)
+    prepare_database(db_engine, settings)
     print(f"grading: {_grading_label(settings)}")
-    return build_service(settings, engine, kb=kb)
+    return build_service(settings, db_engine, kb=kb)
 
 
 def _typed_answers(service) -> Iterator[str]:
@@ -232,7 +232,7 @@ def _drill(args) -> int:
         print(f"coach drill: no session {args.session!r}", file=sys.stderr)
         return 2
     _print_report(service, drill_id, report, color)
-    with Session(service.engine, expire_on_commit=False) as db:
+    with Session(service.db_engine, expire_on_commit=False) as db:
         original = get_session(db=db, session_id=original_of(get_session(db=db, session_id=drill_id)))
         print("\nYour attempts:\n" + format_comparisons(comparisons(service.kb, db, original)))
     return 0

@@ -6,6 +6,7 @@ import time
 from functools import partial
 
 from fastapi import Request
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from coach import store
@@ -19,14 +20,15 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-def check(engine, *, what: str, client: str, limit: int, now: float | None = None) -> None:
+def check(db_engine: Engine, *, what: str, client: str, limit: int, now: float | None = None) -> None:
     """Count one request; raise RateLimited past `limit` in the current minute (0 = unlimited)."""
     if limit <= 0:
         return
     now = time.time() if now is None else now
     window_start = int(now) - int(now) % WINDOW_SECONDS
-    with engine.connect() as db, store.write_lock(engine):
+    with db_engine.connect() as db, store.write_lock(db_engine):
         hits = store.count_hit(db=db, key=f"{what}:{client}", window_start=window_start)
+        db.commit()
     if hits > limit:
         raise RateLimited(what, retry_after=max(1, window_start + WINDOW_SECONDS - int(now)))
 
@@ -49,5 +51,5 @@ async def limit_answers(request: Request) -> None:
 
 async def _limit(request: Request, what: str, limit: int) -> None:
     if limit > 0:
-        engine = request.app.state.service.engine
-        await run_in_threadpool(partial(check, engine, what=what, client=client_of(request), limit=limit))
+        db_engine = request.app.state.service.db_engine
+        await run_in_threadpool(partial(check, db_engine, what=what, client=client_of(request), limit=limit))

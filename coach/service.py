@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from coach import asking, store
@@ -105,14 +106,14 @@ class InterviewService:
         *,
         kb: KnowledgeBase,
         settings: Settings,
-        engine,
+        db_engine: Engine,
         interviewer: Interviewer,
         grading: GradeQueue,
         now=lambda: store.utcnow(),
     ):
         self.kb = kb
         self.settings = settings
-        self.engine = engine
+        self.db_engine = db_engine  # SQLAlchemy's: the interview's state machine is coach.engine
         self.interviewer = interviewer
         self.grading = grading
         self.now = now
@@ -144,7 +145,7 @@ class InterviewService:
         """A new session that retries one question or stage of a finished one, linked to its original.
 
         Refused (DrillError, SessionNotFound, SessionStillActive) before anything is written."""
-        with self.engine.connect() as db:
+        with self.db_engine.connect() as db:
             past = store.read_session(db=db, session_id=session_id)
             if past is None:
                 raise SessionNotFound(session_id)
@@ -167,7 +168,7 @@ class InterviewService:
         )
         context = InterviewContext(track=plan.track, seniority=plan.seniority, opening=True)
         text, offline = self._say(step, context)
-        with self.engine.connect() as db, store.write_lock(self.engine):
+        with self.db_engine.connect() as db, store.write_lock(self.db_engine):
             row = store.insert_session(db=db, **row_values)
             turn = self._add_interviewer_turn(db, row.id, step, text, offline, seq=0)
             db.commit()
@@ -217,7 +218,7 @@ class InterviewService:
 
     def _store_answer(self, session_id, text, skipped, idempotency_key, code=None) -> Accepted:
         """One short transaction: read the session and its turns, add the answer (and its pending grade), commit."""
-        with self.engine.connect() as db:
+        with self.db_engine.connect() as db:
             # Turns first, then the session: a reply committed in between can only make the session
             # newer than the turns read, never older, so the answer is filed under the right question.
             turns = store.read_turns(db=db, session_id=session_id)
@@ -231,7 +232,7 @@ class InterviewService:
             if code is not None:  # before anything is written: a refused run changes nothing stored
                 check_code_answer(self.kb.questions.get(question_id), code)
             try:
-                with store.write_lock(self.engine):
+                with store.write_lock(self.db_engine):
                     answer = store.insert_turn(
                         db=db, session_id=session_id, seq=turns[-1].seq + 1 if turns else 0, role="candidate",
                         kind=kind, stage=stage, question_id=question_id, phase=phase, text=text,
@@ -267,7 +268,7 @@ class InterviewService:
         `session` and `turns` (up to the answer) are what the caller read when it stored the answer;
         without them they are read here. No database connection is held while the LLM grades or speaks."""
         if session is None or turns is None:
-            with self.engine.connect() as db:
+            with self.db_engine.connect() as db:
                 session = store.read_session(db=db, session_id=session_id)
                 turns = [t for t in store.read_turns(db=db, session_id=session_id) if t.seq <= answer.seq]
         if grade is not None and session.mode == "coach":
@@ -288,7 +289,7 @@ class InterviewService:
             yield ReplyChunk(piece)
         reply, session = self._finish_step(session, step, "".join(chunks), offline, new_cursor, seq=answer.seq + 1)
         if grade is not None and grade.status != "done":  # another worker may have finished it meanwhile
-            with self.engine.connect() as db:
+            with self.db_engine.connect() as db:
                 grade = store.read_grade(db=db, grade_id=grade.id)
         yield AnswerResult(answer=answer, grade=grade, reply=reply, session=session)
 
@@ -326,7 +327,7 @@ class InterviewService:
 
     def _finish_step(self, session, step, text, offline, cursor: Cursor, seq: int | None = None):
         """Store the reply and move the session's cursor, in one transaction; (reply, moved session)."""
-        with self.engine.connect() as db, store.write_lock(self.engine):
+        with self.db_engine.connect() as db, store.write_lock(self.db_engine):
             try:
                 reply = self._add_interviewer_turn(db, session.id, step, text, offline, seq=seq)
             except IntegrityError as exc:
@@ -343,7 +344,7 @@ class InterviewService:
     def settle(self, session_id: str) -> store.InterviewSession:
         """The session as it stands once a step left half done is finished (unless a worker is on it now)."""
         self.resume_interrupted(session_id)
-        with self.engine.connect() as db:
+        with self.db_engine.connect() as db:
             session = store.read_session(db=db, session_id=session_id)
         if session is None:
             raise SessionNotFound(session_id)
@@ -352,7 +353,7 @@ class InterviewService:
     def resume_interrupted(self, session_id: str) -> bool:
         """Finish a step left half done (an answer stored with no reply after it, by a crashed worker or a
         dropped stream) unless a worker is on it now; False if one is, so the step is still unfinished."""
-        with self.engine.connect() as db:
+        with self.db_engine.connect() as db:
             turns = store.read_turns(db=db, session_id=session_id)
             session = store.read_session(db=db, session_id=session_id)
             if not turns or turns[-1].role != "candidate" or session is None or session.status != "active":
@@ -438,7 +439,7 @@ class InterviewService:
     def _replay(self, session_id: str, key: str | None, expected_kind: str, text: str) -> AnswerResult | None:
         if not key:
             return None
-        with self.engine.connect() as db:
+        with self.db_engine.connect() as db:
             turns = store.read_turns(db=db, session_id=session_id)
             answer = next((t for t in turns if t.idempotency_key == key), None)
             if answer is None:

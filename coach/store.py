@@ -423,5 +423,4 @@ def count_hit(*, db: Connection | Session, key: str, window_start: int) -> int:
     hits = db.execute(statement).scalar_one()
     if hits == 1:  # a new window: forget windows older than an hour
         db.execute(delete(counters).where(counters.c.window_start < window_start - 3600))
-    db.commit()
     return hits

@@ -194,7 +194,7 @@ def format_report(report: Report, *, color: bool = False) -> str:
 
 def format_answers(service: InterviewService, session_id: str, *, color: bool = False) -> str:
     """The report's answers: each with its question and score, code shown as code."""
-    with Session(service.engine, expire_on_commit=False) as db:
+    with Session(service.db_engine, expire_on_commit=False) as db:
         records = read_records(db, store.get_session(db=db, session_id=session_id))
     grades, overrides = records.grade_by_turn(), records.overrides_by_grade()
     lines = ["Your answers:"]

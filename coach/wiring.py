@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from functools import partial
 
+from sqlalchemy.engine import Engine
+
 from coach import llm, prompts
 from coach.config import Settings
 from coach.engine import Step
@@ -18,13 +20,13 @@ from coach.scoring.offline import OfflineScorer
 from coach.service import InterviewService
 
 
-def build_service(settings: Settings, engine, kb=None, client=None) -> InterviewService:
+def build_service(settings: Settings, db_engine: Engine, kb=None, client=None) -> InterviewService:
     """`client` (an openai.OpenAI) is built from the settings unless a test hands one in."""
     kb = kb or load_knowledge(settings.knowledge_dir)
     check_prompts(kb, settings)
     interviewer, scorer = build_speakers(settings, kb, client)
-    grading = GradeQueue(db_engine=engine, kb=kb, scorer=scorer, settings=settings)
-    return InterviewService(kb=kb, settings=settings, engine=engine, interviewer=interviewer, grading=grading)
+    grading = GradeQueue(db_engine=db_engine, kb=kb, scorer=scorer, settings=settings)
+    return InterviewService(kb=kb, settings=settings, db_engine=db_engine, interviewer=interviewer, grading=grading)
 
 
 def build_speakers(settings: Settings, kb: KnowledgeBase, client=None) -> tuple[Interviewer, Scorer]:

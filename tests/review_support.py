@@ -48,7 +48,7 @@ def run_session(client, kb, *, seed: int, answer=hostile_answer, **body) -> dict
 
 @pytest.fixture
 def account(client) -> ReviewerAccount:
-    return make_reviewer(client.app.state.service.engine)
+    return make_reviewer(client.app.state.service.db_engine)
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def test_a_code_answer_reads_as_code_in_the_chat_the_report_the_reviewer_transcr
     page.wait_for_url(re.compile(r"/report$"))
     assert_shown_as_code(page, ".exchange .answer-text")
 
-    account = make_reviewer(app.state.service.engine)
+    account = make_reviewer(app.state.service.db_engine)
     page.goto("/review/login")
     page.fill("input[name=email]", account.email)
     page.fill("input[name=password]", account.password)

@@ -25,7 +25,7 @@ def finish_weakly(web, kb, session_id, token) -> list[str]:
 
 
 def session_count(web) -> int:
-    with web.app.state.service.engine.connect() as db:
+    with web.app.state.service.db_engine.connect() as db:
         return db.execute(sa.select(sa.func.count()).select_from(store.SESSIONS)).scalar_one()
 
 

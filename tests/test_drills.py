@@ -45,7 +45,7 @@ def drill(client, session: dict, **target):
 
 
 def session_rows(client) -> list[tuple]:
-    with client.app.state.service.engine.connect() as db:
+    with client.app.state.service.db_engine.connect() as db:
         return [tuple(r) for r in db.execute(sa.select(store.SESSIONS.c.id, store.SESSIONS.c.version)).all()]
 
 
@@ -150,7 +150,7 @@ def test_a_drill_of_what_the_session_never_asked_gets_a_4xx_and_stores_nothing(c
 
 def test_a_session_stored_before_drills_still_opens_continues_reports_and_drills(client, kb):
     session = start(client, stages=["phone_screen"], seed=2)
-    engine = client.app.state.service.engine
+    engine = client.app.state.service.db_engine
     with engine.begin() as db:  # as an older version stored it: no drill in the plan, no link
         row = db.execute(sa.select(store.SESSIONS.c.plan).where(store.SESSIONS.c.id == session["id"])).scalar_one()
         old_plan = {k: v for k, v in row.items() if k != "drill"}

@@ -48,7 +48,7 @@ def test_the_grades_csv_streams_a_batch_of_sessions_at_a_time(client, kb):
         answer = client.post(f"/api/sessions/{session['id']}/answers", json={"text": "I would add an index."},
                              headers=auth(session["token"]))
         assert answer.status_code == 200
-    engine = client.app.state.service.engine
+    engine = client.app.state.service.db_engine
     batches_read = []
 
     def counted(size):

@@ -40,18 +40,18 @@ def pending_grade(settings, kb):
     client.post(f"/api/sessions/{session['id']}/answers", headers=auth(session["token"]),
                 json={"text": strong_answer(kb, session["question"]["id"])})
     service = app.state.service
-    with service.engine.connect() as db:
+    with service.db_engine.connect() as db:
         grade_id = store.read_grades(db=db, session_id=session["id"])[0].id
     return service, grade_id
 
 
 def worker(service, kb, scorer) -> GradeQueue:
     """Another worker on the same database, as a second process would be."""
-    return GradeQueue(db_engine=service.engine, kb=kb, scorer=scorer, settings=service.grading.settings)
+    return GradeQueue(db_engine=service.db_engine, kb=kb, scorer=scorer, settings=service.grading.settings)
 
 
 def read_grade(service, grade_id):
-    with service.engine.connect() as db:
+    with service.db_engine.connect() as db:
         return store.read_grade(db=db, grade_id=grade_id)
 
 
@@ -73,7 +73,7 @@ def test_a_slow_live_grader_keeps_its_grade_past_several_lease_periods(settings,
 
 def test_a_dead_workers_grade_is_taken_over_once_its_lease_lapses(settings, kb):
     service, grade_id = pending_grade(settings, kb)
-    with service.engine.connect() as db:  # worker-a claims it, then dies: no heartbeat renews the lease
+    with service.db_engine.connect() as db:  # worker-a claims it, then dies: no heartbeat renews the lease
         dead = store.claim(db=db, grade_id=grade_id, worker="worker-a", lease=service.grading.leases.lease)
         db.commit()
     assert dead is not None

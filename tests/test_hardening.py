@@ -33,7 +33,7 @@ def test_without_a_secret_key_cookies_are_signed_with_a_private_random_key(setti
 
 
 def test_a_cookie_forged_with_the_placeholder_secret_gets_no_reviewer_page(client):
-    make_reviewer(client.app.state.service.engine)
+    make_reviewer(client.app.state.service.db_engine)
     client.cookies.set("coach_review", forged_review_cookie(PLACEHOLDER_SECRET), path="/review")
     response = client.get("/review/sessions", follow_redirects=False)
     assert response.status_code in (303, 307, 401, 403)
@@ -76,7 +76,7 @@ def test_more_slow_answers_at_once_than_database_connections_all_succeed(setting
             return client.post(f"/api/sessions/{session['id']}/answers", headers=auth(session["token"]),
                                json={"text": strong_answer(kb, session["question"]["id"])}).status_code
 
-        engine = app.state.service.engine
+        engine = app.state.service.db_engine
         pool_size = engine.pool.size() + engine.pool._max_overflow
         with ThreadPoolExecutor(len(sessions)) as pool:
             assert list(pool.map(submit, sessions * 2)).count(200) >= len(sessions)
@@ -179,7 +179,7 @@ def test_a_reply_landing_between_the_reads_never_files_an_answer_under_the_old_q
             second = service.accept_answer(session_id=session.id, text="an answer to the second question")
         except AnswerInFlight:
             second = None
-        with service.engine.connect() as db:
+        with service.db_engine.connect() as db:
             current = store.read_session(db=db, session_id=session.id)
             turns = store.read_turns(db=db, session_id=session.id)
     if second is not None:  # filed under the question the session was really asking
@@ -201,7 +201,7 @@ def test_of_two_workers_racing_for_a_grade_only_one_claims_it_and_a_late_save_is
     client.post(f"/api/sessions/{session['id']}/answers", headers=auth(session["token"]),
                 json={"text": strong_answer(kb, session["question"]["id"])})
     lease = timedelta(minutes=1)
-    with service.engine.connect() as db:
+    with service.db_engine.connect() as db:
         grade_id = store.read_grades(db=db, session_id=session["id"])[0].id
         first = store.claim(db=db, grade_id=grade_id, worker="worker-a", lease=lease)
         second = store.claim(db=db, grade_id=grade_id, worker="worker-b", lease=lease)

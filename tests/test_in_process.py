@@ -20,10 +20,10 @@ from tests.support.scripted import ScriptedInterviewer, ScriptedScorer, ScriptRa
 
 
 def service_with(settings, kb, interviewer, scorer) -> InterviewService:
-    engine = store.make_engine(settings.sqlalchemy_url)
-    prepare_database(engine, settings)
-    grading = GradeQueue(db_engine=engine, kb=kb, scorer=scorer, settings=settings)
-    return InterviewService(kb=kb, settings=settings, engine=engine, interviewer=interviewer, grading=grading)
+    db_engine = store.make_engine(settings.sqlalchemy_url)
+    prepare_database(db_engine, settings)
+    grading = GradeQueue(db_engine=db_engine, kb=kb, scorer=scorer, settings=settings)
+    return InterviewService(kb=kb, settings=settings, db_engine=db_engine, interviewer=interviewer, grading=grading)
 
 
 def first_step(kb):

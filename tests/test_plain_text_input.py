@@ -28,7 +28,7 @@ def assert_refused(response, field: str) -> None:
 
 
 def stored_sessions(client) -> int:
-    with Session(client.app.state.service.engine) as db:
+    with Session(client.app.state.service.db_engine) as db:
         return len(db.exec(select(InterviewSession)).all())
 
 
@@ -76,7 +76,7 @@ def test_a_login_email_with_a_nul_is_a_422_not_a_500(client):
 
 
 def test_review_filters_with_bad_text_are_refused(client):
-    account = make_reviewer(client.app.state.service.engine)
+    account = make_reviewer(client.app.state.service.db_engine)
     for query in ({"seniority": f"senior{NUL}"}, {"scorer": "%ED%A0%80" + NUL}):
         assert_refused(client.get("/api/review/sessions", params=query, headers=api(account)), next(iter(query)))
     assert_refused(client.get("/review/sessions?stage=%00", follow_redirects=False), "stage")
@@ -89,7 +89,7 @@ def test_a_nul_in_the_path_is_a_422(client):
 
 
 def test_a_huge_page_number_is_a_422_on_the_api_and_ignored_on_the_page(client):
-    account = make_reviewer(client.app.state.service.engine)
+    account = make_reviewer(client.app.state.service.db_engine)
     huge = str(10**18)
     response = client.get("/api/review/sessions", params={"page": huge}, headers=api(account))
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "page"]

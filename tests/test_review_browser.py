@@ -32,7 +32,7 @@ def _seed(app, base: str, kb) -> tuple[str, object]:
         test_api.run_interview(http, kb, senior, answer=hostile_answer)
         junior = http.post("/api/sessions", json={"track": "backend-developer", "seniority": "junior", "seed": 4}).json()
         test_api.run_interview(http, kb, junior, answer=hostile_answer)
-    return senior["id"], make_reviewer(app.state.service.engine)
+    return senior["id"], make_reviewer(app.state.service.db_engine)
 
 
 def test_a_reviewer_logs_in_overrides_a_score_and_exports(server, browser, kb, tmp_path):

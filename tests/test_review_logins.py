@@ -28,7 +28,7 @@ def opens_the_sessions_page(client, cookie: str) -> str | None:
 
 
 def test_after_logout_the_saved_cookie_opens_nothing(client):
-    account = make_reviewer(client.app.state.service.engine)
+    account = make_reviewer(client.app.state.service.db_engine)
     csrf = login(client, account)
     cookie = saved_cookie(client)
     assert opens_the_sessions_page(client, cookie) == account.email
@@ -38,7 +38,7 @@ def test_after_logout_the_saved_cookie_opens_nothing(client):
 
 
 def test_logging_out_one_browser_keeps_the_others_logged_in(client):
-    account = make_reviewer(client.app.state.service.engine)
+    account = make_reviewer(client.app.state.service.db_engine)
     other = TestClient(client.app)
     login(other, account)
     csrf = login(client, account)
@@ -47,7 +47,7 @@ def test_logging_out_one_browser_keeps_the_others_logged_in(client):
 
 
 def test_removing_a_reviewer_ends_their_logins(client):
-    engine = client.app.state.service.engine
+    engine = client.app.state.service.db_engine
     account = make_reviewer(engine)
     login(client, account)
     cookie = saved_cookie(client)
@@ -59,7 +59,7 @@ def test_removing_a_reviewer_ends_their_logins(client):
 
 
 def test_a_removed_reviewers_cookie_does_not_open_the_next_account(client):
-    engine = client.app.state.service.engine
+    engine = client.app.state.service.db_engine
     login(client, make_reviewer(engine, email="a@example.com"))
     cookie = saved_cookie(client)
     with reviewers.open_db(engine) as db:
@@ -69,7 +69,7 @@ def test_a_removed_reviewers_cookie_does_not_open_the_next_account(client):
 
 
 def test_an_expired_login_opens_nothing(client, monkeypatch):
-    account = make_reviewer(client.app.state.service.engine)
+    account = make_reviewer(client.app.state.service.db_engine)
     login(client, account)
     later = reviewers.utcnow() + reviewers.LOGIN_LIFETIME
     monkeypatch.setattr(reviewers, "utcnow", lambda: later)

@@ -175,7 +175,7 @@ def test_no_page_overrides_the_referrer_policy_header(template):
 
 
 def stored_sessions(client) -> int:
-    with Session(client.app.state.service.engine) as db:
+    with Session(client.app.state.service.db_engine) as db:
         return len(db.exec(select(InterviewSession)).all())
 
 

@@ -115,9 +115,9 @@ def test_the_plan_uses_the_tracks_own_defaults_and_levels(data_kb):
 
 @pytest.fixture
 def data_service(settings, data_kb):
-    engine = make_engine(settings.sqlalchemy_url)
-    prepare_database(engine, settings)
-    return build_service(settings, engine, kb=data_kb)
+    db_engine = make_engine(settings.sqlalchemy_url)
+    prepare_database(db_engine, settings)
+    return build_service(settings, db_engine, kb=data_kb)
 
 
 def test_an_offline_interview_runs_on_the_new_track(data_kb, data_service):

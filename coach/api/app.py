@@ -54,9 +54,9 @@ def create_app(settings: Settings | None = None, service: InterviewService | Non
         redoc_url=None,
     )
     if service is None:
-        engine = make_engine(settings.sqlalchemy_url)
-        prepare_database(engine, settings)
-        service = build_service(settings, engine)
+        db_engine = make_engine(settings.sqlalchemy_url)
+        prepare_database(db_engine, settings)
+        service = build_service(settings, db_engine)
     app.state.settings = settings
     app.state.service = service
     app.include_router(candidate.router)

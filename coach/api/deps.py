@@ -31,7 +31,7 @@ async def get_kb(request: Request) -> KnowledgeBase:
 
 
 def get_db(service: Annotated[InterviewService, Depends(get_service)]):
-    with Session(service.engine, expire_on_commit=False) as db:
+    with Session(service.db_engine, expire_on_commit=False) as db:
         yield db
 
 
@@ -56,7 +56,7 @@ def candidate_session(
     """The session this bearer token opens; 404 for a missing or foreign token, as for no session.
 
     Its own short database session: no connection stays checked out while the request streams."""
-    with service.engine.connect() as db:
+    with service.db_engine.connect() as db:
         session = store.read_session_for_token(db=db, session_id=session_id, token=token)
     if session is None:
         raise HTTPException(status_code=404, detail="session not found")

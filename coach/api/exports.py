@@ -35,6 +35,6 @@ def session_markdown(_reviewer: AnyReviewerDep, db: DbDep, session_id: SessionId
 @router.get("/export/grades.csv", response_class=PlainTextResponse)
 def grades_csv(_reviewer: AnyReviewerDep, service: ServiceDep):
     """Every grade, one row per answer and criterion, streamed as it is read (a batch of sessions at a time)."""
-    records = grade_export_records(review_store.export_batches(service.engine))
+    records = grade_export_records(review_store.export_batches(service.db_engine))
     headers = {"Content-Disposition": 'attachment; filename="coach-grades.csv"'}
     return StreamingResponse(exports.csv_lines(records), media_type="text/csv; charset=utf-8", headers=headers)

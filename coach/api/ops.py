@@ -27,7 +27,7 @@ def healthz():
 @router.get("/readyz")
 def readyz(service: ServiceDep):
     """The database answers and the LLM configuration is usable."""
-    checks = {"database": _database_ok(service.engine), "llm": _llm_check(service.settings)}
+    checks = {"database": _database_ok(service.db_engine), "llm": _llm_check(service.settings)}
     ready = checks["database"] == "ok" and checks["llm"] in ("ok", "offline")
     return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
 
@@ -42,7 +42,7 @@ async def metrics_access(settings: SettingsDep, token: Annotated[str | None, Dep
 @router.get("/metrics", dependencies=[Depends(metrics_access)])
 def metrics(service: ServiceDep):
     """Prometheus metrics (send `Authorization: Bearer <COACH_METRICS_TOKEN>` when one is set)."""
-    with Session(service.engine) as db:
+    with Session(service.db_engine) as db:
         GRADES_PENDING.set(store.count_grades(db=db, status="pending") + store.count_grades(db=db, status="running"))
     return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)
 

@@ -66,7 +66,7 @@ def remember(response: Response, request: Request, settings: Settings, held: dic
 
 def owned_session(session_id: Annotated[str, Path(max_length=64)], held: HeldDep, service: ServiceDep):
     """The session if this browser started it, else None (the route answers with a 404 page)."""
-    with Session(service.engine, expire_on_commit=False) as db:  # short: nothing held while grading
+    with Session(service.db_engine, expire_on_commit=False) as db:  # short: nothing held while grading
         return store.get_session_for_token(db=db, session_id=session_id, token=held.get(session_id))
 
 

@@ -68,7 +68,7 @@ def report_out(kb, records: SessionRecords) -> ReportOut:
 def session_report(service, session_id: str) -> ReportOut:
     """The report from what is stored, grading anything still waiting first (no connection held meanwhile)."""
     service.grading.complete(session_id)
-    with Session(service.engine, expire_on_commit=False) as db:
+    with Session(service.db_engine, expire_on_commit=False) as db:
         session = store.get_session(db=db, session_id=session_id)
         return report_out(service.kb, read_records(db, session))
 
