@@ -250,7 +250,7 @@ def test_reviewers_see_which_session_a_drill_retries(client, kb):
 
     original, asked = finished_phone_screen(client, kb)
     retry = drill(client, original, question_id=asked[0]).json()
-    account = make_reviewer(client.app.state.service.engine)
+    account = make_reviewer(client.app.state.service.db_engine)
     read = client.get(f"/api/review/sessions/{retry['id']}", headers=api(account)).json()
     assert read["drill_of"] == original["id"]
     listed = client.get("/api/review/sessions", headers=api(account)).json()
