@@ -60,7 +60,7 @@ def test_the_report_offers_each_question_and_stage_once_and_the_history_compares
     scores = [td.get_text(" ", strip=True) for td in comparison.select("tr.attempt-score td")]
     api = web.get(f"/api/sessions/{drill_id}/drills", headers=auth(chat["data-token"])).json()
     before, after = api["comparisons"][0]["attempts"]
-    assert scores[0] == f"{before['score']:g}" and scores[1].startswith(f"{after['score']:g} {after['change']:+.1f}")
+    assert scores[0] == f"{before['score']:.1f}" and scores[1] == f"{after['score']:.1f} {after['change']:+.1f}"
     assert after["change"] > 0
     gained = [s.get_text(strip=True) for s in comparison.select("tr.attempt-changes .gained")]
     points = {p["id"]: p["text"] for p in api["comparisons"][0]["key_points"]}
