@@ -60,8 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     interview.add_argument("--mode", default="coach", choices=["coach", "interview"])
     interview.add_argument("--seed", type=int, default=None, help="fix the questions asked")
     interview.add_argument(
-        "--length", default="standard", choices=["quick", "standard", "full"],
-        help="quick: about 20 minutes; standard: about half the real time; full: the real loop",
+        "--length", metavar="LENGTH", choices=KnowledgeChoices(kb_once, lambda kb: kb.formats.length_ids()),
+        help="%(choices)s (knowledge/interview/formats.yaml describes each); default: the default length",
     )
     interview.set_defaults(run=_interview, knowledge=kb_once)
 

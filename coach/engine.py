@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from coach.formats import LENGTHS, Length
+from coach.formats import Length
 from coach.knowledge import KnowledgeBase
 
 INVITE = "candidate_questions"  # the phase name turns carry in the candidate's-questions part of a stage
@@ -103,12 +103,13 @@ def build_plan(
     stages: list[str] | None = None,
     seed: int = 0,
     max_follow_ups: int | None = None,
-    length: str = "standard",
+    length: str | None = None,
     preferred_terms: frozenset[str] = frozenset(),
 ) -> SessionPlan:
     """Choose the questions for each stage, deterministically for a given seed.
 
-    No track, seniority or stages: the knowledge base's default track, its default seniority and stages.
+    No track, seniority, stages or length: the knowledge base's default track, its default seniority and
+    stages, the default length.
     `max_follow_ups` overrides the chosen length's follow-up depth; `preferred_terms` (from a
     job description) puts questions that mention them first."""
     track = kb.default_track.id if track is None else track
@@ -119,8 +120,9 @@ def build_plan(
     seniority = track_model.default_seniority if seniority is None else seniority
     if seniority not in levels:
         raise PlanError(f"unknown seniority {seniority!r}; known: {', '.join(levels)}")
-    if length not in LENGTHS:
-        raise PlanError(f"unknown length {length!r}; known: {', '.join(LENGTHS)}")
+    length = kb.formats.default_length.id if length is None else length
+    if length not in kb.formats.length_ids():
+        raise PlanError(f"unknown length {length!r}; known: {', '.join(kb.formats.length_ids())}")
     stage_ids = list(stages) if stages else list(track_model.default_stages)
     known = [s.id for s in track_model.stages]
     unknown = [s for s in stage_ids if s not in known]
@@ -159,7 +161,7 @@ def _stage_plan(kb: KnowledgeBase, stage, minutes: int, length: Length, picker: 
     if fmt.kind == "phased":
         phases = [p.id for p in fmt.phases if length.id in p.lengths]
         return plan.model_copy(update={"question_ids": picker.pick(stage.id, 1), "phases": phases})
-    floor = 1 if length.id == "quick" else stage.questions_per_level.get(picker.seniority, 1)
+    floor = stage.questions_per_level.get(picker.seniority, 1) if length.usual_questions else 1
     wanted = max(floor, minutes // kb.formats.minutes_per_question)
     return plan.model_copy(update={"question_ids": picker.pick(stage.id, wanted)})
 

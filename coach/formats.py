@@ -17,21 +17,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from coach.knowledge import FollowUp, KeyPoint, KnowledgeError, Rubric
 
-LengthId = Literal["quick", "standard", "full"]
-LENGTHS: tuple[LengthId, ...] = ("quick", "standard", "full")
-
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Length(Strict):
-    id: LengthId
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    default: bool = False  # the length of a session that names none: exactly one is the default
     title: str
     description: str
     time_share: float | None = Field(default=None, gt=0, le=1)  # of each stage's real minutes
     total_minutes: int | None = Field(default=None, gt=0)  # spread over the chosen stages instead
     follow_up_depth: int = Field(ge=0, le=5)
+    # A question round asks at least the stage's usual number of main questions (questions_per_level);
+    # false: at least one.
+    usual_questions: bool = True
 
     @model_validator(mode="after")
     def _one_way_to_size(self) -> Length:
@@ -44,7 +45,7 @@ class Phase(Strict):
     id: str
     title: str
     minutes: tuple[int, int]  # the usual range, as the seeds give it
-    lengths: list[LengthId] = Field(min_length=1)  # the lengths that include this phase
+    lengths: list[str] = Field(min_length=1)  # the length ids that include this phase
     prompt: str
     # A phase where questions to the interviewer are the point (requirements, clarify): the
     # candidate's questions count towards its key points.
@@ -60,7 +61,7 @@ class Format(Strict):
     kind: Literal["questions", "phased"]
     stages: list[str] = Field(min_length=1)  # stage ids
     runs_code: bool = False  # its tasks may be runnable in the browser (knowledge.RunnableTask)
-    follow_up_depth: dict[LengthId, int] = Field(default_factory=dict)  # overrides the length's
+    follow_up_depth: dict[str, int] = Field(default_factory=dict)  # length id -> depth, overriding the length's
     phases: list[Phase] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -78,7 +79,7 @@ class Format(Strict):
 
 class CandidateQuestions(Strict):
     stages: dict[str, str]  # stage id -> the invite question id that ends it
-    limit: dict[LengthId, int]
+    limit: dict[str, int]  # length id -> questions the candidate may ask
 
 
 class NonAnswer(Strict):
@@ -114,8 +115,29 @@ class Formats(Strict):
     non_answer: NonAnswer
     voice: Voice
 
+    @model_validator(mode="after")
+    def _lengths_named_are_defined(self) -> Formats:
+        ids = [length.id for length in self.lengths]
+        problems = [f"length {i!r} is listed twice" for i in sorted(set(ids)) if ids.count(i) > 1]
+        if sum(length.default for length in self.lengths) != 1:
+            problems.append("exactly one length needs `default: true`")
+        named = [*self.candidate_questions.limit, *(i for f in self.formats for i in f.follow_up_depth),
+                 *(i for f in self.formats for p in f.phases for i in p.lengths)]
+        problems += [f"unknown length {i!r}; known: {', '.join(ids)}" for i in dict.fromkeys(named) if i not in ids]
+        problems += [f"candidate_questions.limit has no {i!r}" for i in ids if i not in self.candidate_questions.limit]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     def length(self, length_id: str) -> Length:
         return next(item for item in self.lengths if item.id == length_id)
+
+    def length_ids(self) -> list[str]:
+        return [length.id for length in self.lengths]
+
+    @property
+    def default_length(self) -> Length:
+        return next(length for length in self.lengths if length.default)
 
     def for_stage(self, stage_id: str) -> Format:
         return next(f for f in self.formats if stage_id in f.stages)

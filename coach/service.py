@@ -126,9 +126,9 @@ class InterviewService:
 
     def start_session(
         self, *, track: str | None, seniority: str | None, stages: list[str] | None, mode: str,
-        seed: int | None = None, length: str = "standard", job_description: str = "", cv_summary: str = "",
+        seed: int | None = None, length: str | None = None, job_description: str = "", cv_summary: str = "",
     ) -> tuple[store.InterviewSession, str, list[store.Turn]]:
-        """Plan and open a session; no track or seniority: the knowledge base's defaults (the plan's)."""
+        """Plan and open a session; no track, seniority or length: the knowledge base's defaults (the plan's)."""
         seed = secrets.randbelow(2**31) if seed is None else seed
         plan = build_plan(
             self.kb, track=track, seniority=seniority, stages=stages, seed=seed,

@@ -90,7 +90,7 @@ def code_block(code: str, language: str = "", *, color: bool) -> str:
 
 def run_interview(
     service: InterviewService, answers: Iterator[str], say: Callable[[str], None], *,
-    seniority: str | None, stages: list[str] | None, mode: str, seed: int | None = None, length: str = "standard",
+    seniority: str | None, stages: list[str] | None, mode: str, seed: int | None = None, length: str | None = None,
     track: str | None = None, color: bool = False,
 ) -> tuple[str, Report]:
     """Run one interview from `answers`; returns the session id and its report. No track or seniority:

@@ -229,6 +229,48 @@ def test_a_question_for_an_unknown_stage_or_level_is_refused(tmp_path):
         load_knowledge(root)
 
 
+# ---------------------------------------------------------------- lengths
+
+
+def _add_length(root: Path, **length) -> None:
+    path = root / "interview" / "formats.yaml"
+    formats = yaml.safe_load(path.read_text(encoding="utf-8"))
+    formats["lengths"].append(length)
+    formats["candidate_questions"]["limit"][length["id"]] = 1
+    path.write_text(yaml.safe_dump(formats, sort_keys=False), encoding="utf-8")
+
+
+def test_a_length_is_added_in_yaml_alone(tmp_path):
+    root = _copy(tmp_path)
+    _add_length(root, id="sprint", title="Sprint", description="Ten minutes.", total_minutes=10, follow_up_depth=0,
+                usual_questions=False)
+    kb = load_knowledge(root)
+    plan = build_plan(kb, track=TRACK, length="sprint", seed=1)
+    assert plan.length == "sprint" and plan.minutes <= 12
+    assert build_plan(kb).length == "standard"  # the default length
+    with pytest.raises(PlanError, match="unknown length 'forever'; known: quick, standard, full, sprint"):
+        build_plan(kb, length="forever")
+
+
+@pytest.mark.parametrize(("length", "message"), [
+    ({"id": "sprint", "default": True}, "exactly one length needs `default: true`"),
+    ({"id": "quick"}, "length 'quick' is listed twice"),
+])
+def test_lengths_are_checked(tmp_path, length, message):
+    root = _copy(tmp_path)
+    _add_length(root, title="Sprint", description="Ten minutes.", total_minutes=10, follow_up_depth=0, **length)
+    with pytest.raises(KnowledgeError, match=message):
+        load_knowledge(root)
+
+
+def test_a_phase_in_an_unknown_length_is_refused(tmp_path):
+    root = _copy(tmp_path)
+    formats = root / "interview" / "formats.yaml"
+    formats.write_text(formats.read_text(encoding="utf-8").replace("lengths: [standard, full]", "lengths: [standard, ful]", 1))
+    with pytest.raises(KnowledgeError, match="unknown length 'ful'; known: quick, standard, full"):
+        load_knowledge(root)
+
+
 # ---------------------------------------------------------------- the command line
 
 

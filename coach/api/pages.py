@@ -89,7 +89,7 @@ def start_context(service, settings: Settings, held: dict, **form) -> dict:
     track = service.kb.default_track
     chosen = {
         "seniority": track.default_seniority, "mode": "coach", "stages": list(track.default_stages), "error": None,
-        "length": "standard", "job_description": "", "cv_summary": "", **form,
+        "length": service.kb.formats.default_length.id, "job_description": "", "cv_summary": "", **form,
     }
     lengths = length_choices(service.kb, track, chosen["stages"] or list(track.default_stages))
     return {"track": track, "grading": grading_note(service, settings), "held": len(held), "lengths": lengths,
@@ -119,12 +119,13 @@ def start_from_form(
     seniority: Annotated[str | None, Form(max_length=32)] = None,  # None: the track's default
     mode: Annotated[str, Form(max_length=32)] = "coach",
     stages: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies form defaults
-    length: Annotated[str, Form(max_length=32)] = "standard",
+    length: Annotated[str | None, Form(max_length=32)] = None,  # None: the default length
     job_description: Annotated[str, Form()] = "",
     cv_summary: Annotated[str, Form()] = "",
 ):
     track = service.kb.default_track
     seniority = track.default_seniority if seniority is None else seniority
+    length = service.kb.formats.default_length.id if length is None else length
     form = {"seniority": seniority, "mode": mode, "stages": stages, "length": length,
             "job_description": job_description[:JOB_TEXT_LIMIT], "cv_summary": cv_summary[:JOB_TEXT_LIMIT]}
     try:

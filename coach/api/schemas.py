@@ -44,8 +44,9 @@ class SessionCreate(BaseModel):
     seed: int | None = Field(
         default=None, ge=0, lt=2**31, description="Fix the question choice (for repeatable sessions)"
     )
-    length: Literal["quick", "standard", "full"] = Field(
-        default="standard", description="quick: about 20 minutes; standard: about half the real time; full: the real loop"
+    length: str | None = Field(
+        default=None, max_length=32,
+        description="A length id (knowledge/interview/formats.yaml: quick, standard, full); default: the default length",
     )
     job_description: str = Field(
         default="", max_length=JOB_TEXT_LIMIT, description="A job advert to tailor the questions to"
