@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 
+from coach import reviewers
 from coach.api.app import create_app
 from coach.config import PLACEHOLDER_SECRET
 from coach.scoring.offline import OfflineScorer
@@ -19,9 +20,17 @@ from tests.conftest import auth, start
 from tests.review_support import make_reviewer
 
 
-def forged_review_cookie(secret: str) -> str:
-    payload = base64.b64encode(json.dumps({"reviewer_id": 1}).encode())
+def review_cookie(secret: str, login: str) -> str:
+    """The reviewer pages' cookie as Starlette's SessionMiddleware writes it, signed with `secret`."""
+    payload = base64.b64encode(json.dumps({"login": login}).encode())
     return TimestampSigner(secret).sign(payload).decode()
+
+
+def a_live_login(engine) -> str:
+    """The secret of a reviewer's current login, as their own cookie holds it."""
+    make_reviewer(engine)
+    with reviewers.open_db(engine) as db:
+        return reviewers.start_login(db=db, reviewer=reviewers.require_reviewer(db=db, email="rev@example.com"))
 
 
 def test_without_a_secret_key_cookies_are_signed_with_a_private_random_key(settings):
@@ -32,12 +41,14 @@ def test_without_a_secret_key_cookies_are_signed_with_a_private_random_key(setti
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
 
-def test_a_cookie_forged_with_the_placeholder_secret_gets_no_reviewer_page(client):
-    make_reviewer(client.app.state.service.db_engine)
-    client.cookies.set("coach_review", forged_review_cookie(PLACEHOLDER_SECRET), path="/review")
-    response = client.get("/review/sessions", follow_redirects=False)
-    assert response.status_code in (303, 307, 401, 403)
+def test_a_cookie_forged_with_the_placeholder_secret_gets_no_reviewer_page(client, settings):
+    login = a_live_login(client.app.state.service.db_engine)
+    client.cookies.set("coach_review", review_cookie(PLACEHOLDER_SECRET, login), path="/review")
+    assert client.get("/review/sessions", follow_redirects=False).status_code in (303, 307, 401, 403)
     assert client.get("/review/export/grades.csv", follow_redirects=False).status_code in (303, 307, 401, 403)
+    # The same login signed with the app's own key opens the page: only the signature was wrong.
+    client.cookies.set("coach_review", review_cookie(settings.signing_key(), login), path="/review")
+    assert client.get("/review/sessions", follow_redirects=False).status_code == 200
 
 
 def test_an_out_of_range_seed_is_a_422(client):
