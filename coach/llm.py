@@ -330,7 +330,8 @@ class ChatStream:
             for chunk in chunks:
                 model = chunk.get("model") or model
                 usage = chunk["usage"] if isinstance(chunk.get("usage"), dict) else usage
-                text, finish = _delta(chunk), _finish(chunk) or finish
+                choice = _first_choice(chunk)
+                text, finish = _delta(choice), choice.get("finish_reason") or finish
                 if text:
                     pieces.append(text)
                     yield text
@@ -363,7 +364,7 @@ class ChatStream:
         chunks = _stream_chunks(stream)
         try:
             for chunk in chunks:
-                text = _delta(chunk)
+                text = _delta(_first_choice(chunk))
                 if text:
                     return stream, chunks, text
         except BaseException:
@@ -382,10 +383,10 @@ def stream_chat(
 def _stream_chunks(response: httpx.Response) -> Iterator[dict]:
     """The JSON chunks of an OpenAI-style event stream, up to `[DONE]`; an error event raises
     `openai.APIError`, as the SDK's own stream does."""
-    lines = response.iter_lines()
-    for data in _sse_data(lines):
+    received = response.iter_bytes()
+    for data in _sse_data(received, response.encoding or "utf-8"):
         if data.startswith("[DONE]"):
-            for _ in lines:  # read to the end: a response closed unread takes its connection with it
+            for _ in received:  # read to the end: a response closed unread takes its connection with it
                 pass
             return
         chunk = json.loads(data)
@@ -400,20 +401,40 @@ def _stream_chunks(response: httpx.Response) -> Iterator[dict]:
             yield chunk
 
 
-def _sse_data(lines: Iterator[str]) -> Iterator[str]:
-    """The data of each server-sent event (its `data:` lines joined), in order."""
-    data: list[str] = []
-    for line in lines:
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-            continue
+def _sse_data(received: Iterator[bytes], encoding: str) -> Iterator[str]:
+    """The data of each server-sent event (its `data:` lines joined), in order.
+
+    Parsed from the bytes as they arrive, a whole event at a time, rather than decoding text and
+    splitting it line by line (httpx's `iter_lines`). Lines end at CR, LF or CRLF only, as the SSE
+    format and the SDK's own decoder say (`iter_lines` also split at U+2028 inside a JSON string)."""
+    pending = b""
+    for chunk in received:
+        text = pending + chunk
+        held = text[-1:] == b"\r"  # perhaps the first half of a CRLF: decided by the next chunk
+        if held:
+            text = text[:-1]
+        if b"\r" in text:
+            text = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        *events, pending = text.split(b"\n\n")
+        pending += b"\r" if held else b""
+        for event in events:
+            data = _event_data(event, encoding)
+            if data is not None:
+                yield data
+    data = _event_data(pending.replace(b"\r", b"\n"), encoding)
+    if data is not None:
+        yield data
+
+
+def _event_data(event: bytes, encoding: str) -> str | None:
+    if event.startswith(b"data: ") and b"\n" not in event:  # the usual event: one data line
+        return event[6:].decode(encoding, errors="replace")
+    data = []
+    for line in event.decode(encoding, errors="replace").split("\n"):
         field, _, value = line.partition(":")
         if field == "data":
             data.append(value[1:] if value.startswith(" ") else value)
-    if data:
-        yield "\n".join(data)
+    return "\n".join(data) if data else None
 
 
 def _first_choice(data: dict) -> dict:
@@ -426,14 +447,10 @@ def _first_choice(data: dict) -> dict:
     return choices[0]
 
 
-def _delta(chunk: dict) -> str:
-    delta = _first_choice(chunk).get("delta") or {}
+def _delta(choice: dict) -> str:
+    delta = choice.get("delta") or {}
     content = delta.get("content") if isinstance(delta, dict) else None
     return content if isinstance(content, str) else ""
-
-
-def _finish(chunk: dict) -> str | None:
-    return _first_choice(chunk).get("finish_reason")
 
 
 def _since(started: float) -> float:

@@ -72,10 +72,23 @@ def _record_with_request_id(*args, **kwargs) -> logging.LogRecord:
 logging.setLogRecordFactory(_record_with_request_id)
 
 
+_ENCODER = json.JSONEncoder(default=str)  # built once: json.dumps(default=...) builds one per line
+
+
 class JsonFormatter(logging.Formatter):
+    _stamped: tuple[int, str] = (-1, "")  # one tuple, so a reader never pairs a second with another's text
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        """The second's timestamp, formatted once per second rather than once per line."""
+        second, stamp = self._stamped
+        if int(record.created) != second:
+            stamp = super().formatTime(record, "%Y-%m-%dT%H:%M:%S")
+            self._stamped = (int(record.created), stamp)
+        return stamp
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": self.formatTime(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -84,7 +97,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _ENCODER.encode(entry)
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -229,3 +229,30 @@ def test_a_stream_broken_after_text_raises_without_retrying(mock):
         for piece in stream(llm_settings()):
             pieces.append(piece)
     assert pieces == ["Partial "] and route.call_count == 1
+
+
+class Chunks(httpx.SyncByteStream):
+    """The body in the given pieces, as a network might cut it."""
+
+    def __init__(self, pieces: list[bytes]):
+        self.pieces = pieces
+
+    def __iter__(self):
+        yield from self.pieces
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+@pytest.mark.parametrize("size", [1, 3, 7, 1000])
+def test_a_stream_cut_anywhere_with_any_line_ending_reads_the_same(mock, newline, size):
+    """Events split across chunks (a CRLF, a UTF-8 character too), comments, other fields and
+    multi-line data; only CR and LF end a line (U+2028 inside a JSON string does not)."""
+    body = sse_body("Hé", "llo", "\u2028 there") + b": keep-alive\n\nevent: ignored\nid: 7\n\n"
+    body = body.replace(b"\\u00e9", "é".encode()).replace(b"\\u2028", "\u2028".encode())  # raw UTF-8, as sent
+    body = body.replace(b'data: {"id"', b'data: {"id"\ndata: ', 1)  # one event's JSON on two data lines
+    body = body.replace(b"\n", newline)
+    pieces = [body[i:i + size] for i in range(0, len(body), size)]
+    mock.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(200, stream=Chunks(pieces), headers={"content-type": "text/event-stream"}))
+    chat_stream = stream(llm_settings())
+    assert list(chat_stream) == ["Hé", "llo", "\u2028 there"]
+    assert chat_stream.result.completion_tokens == 4
