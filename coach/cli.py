@@ -209,13 +209,11 @@ def _interview(args) -> int:
 
 
 def _drill(args) -> int:
-    from sqlmodel import Session
 
     from coach.drills import DrillError
     from coach.engine import DrillTarget
     from coach.presenters.drills import comparisons, original_of
     from coach.service import SessionNotFound, SessionStillActive
-    from coach.store import get_session
     from coach.terminal import format_comparisons, run_drill
 
     service = _terminal_service()
@@ -232,9 +230,9 @@ def _drill(args) -> int:
         print(f"coach drill: no session {args.session!r}", file=sys.stderr)
         return 2
     _print_report(service, drill_id, report, color)
-    with Session(service.db_engine, expire_on_commit=False) as db:
-        original = get_session(db=db, session_id=original_of(get_session(db=db, session_id=drill_id)))
-        print("\nYour attempts:\n" + format_comparisons(comparisons(service.kb, db, original)))
+    original = original_of(service.session(drill_id))
+    attempts = comparisons(service.kb, service.records(original), service.drill_records(original))
+    print("\nYour attempts:\n" + format_comparisons(attempts))
     return 0
 
 

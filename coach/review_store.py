@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Column, Text, case, delete, literal
+from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel, select
 
 from coach import store
@@ -184,11 +185,9 @@ def add_override(
     return override
 
 
-def list_overrides(*, db: Session, session_id: str | None = None) -> list[Override]:
-    query = select(Override).order_by(Override.id)
-    if session_id is not None:
-        query = query.where(Override.session_id == session_id)
-    return list(db.exec(query))
+def list_overrides(*, db: Session) -> list[Override]:
+    """Every override, oldest first: for the analytics across sessions."""
+    return list(db.exec(select(Override).order_by(Override.id)))
 
 
 def add_comment(*, db: Session, turn: Turn, grade_id: int | None, reviewer: str, text: str) -> ReviewComment:
@@ -202,14 +201,27 @@ def add_comment(*, db: Session, turn: Turn, grade_id: int | None, reviewer: str,
     return comment
 
 
-def list_comments(*, db: Session, session_id: str) -> list[ReviewComment]:
-    query = select(ReviewComment).where(ReviewComment.session_id == session_id)
-    return list(db.exec(query.order_by(ReviewComment.id)))
+def read_overrides(*, db: Connection, session_id: str) -> list[Override]:
+    """A session's overrides, oldest first (on a Connection, as the session's other records are read)."""
+    table = Override.__table__
+    query = select(table).where(table.c.session_id == session_id).order_by(table.c.id)
+    return [Override.model_construct(**row._mapping) for row in db.execute(query)]
 
 
-def set_reviewed(*, db: Session, session: InterviewSession, reviewed: bool) -> None:
+def read_comments(*, db: Connection, session_id: str) -> list[ReviewComment]:
+    table = ReviewComment.__table__
+    query = select(table).where(table.c.session_id == session_id).order_by(table.c.id)
+    return [ReviewComment.model_construct(**row._mapping) for row in db.execute(query)]
+
+
+def set_reviewed(*, db: Session, session_id: str, reviewed: bool) -> bool:
+    """Mark the session reviewed (or not); False if there is no such session."""
+    session = db.get(InterviewSession, session_id)
+    if session is None:
+        return False
     session.reviewed = reviewed
     db.add(session)
+    return True
 
 
 def grade_for_turn(*, db: Session, turn_id: int) -> GradeRecord | None:

@@ -40,6 +40,7 @@ from coach.interviewer import Exchange, InterviewContext, Interviewer, Restart
 from coach.jobs import job_terms
 from coach.knowledge import KnowledgeBase
 from coach.listening import Heard, clarifying, listen
+from coach.presenters.records import SessionRecords, read_records
 
 log = logging.getLogger(__name__)
 RECENT_TURNS = 2  # the question just asked and the answer to it: what the next turn reacts to
@@ -344,11 +345,7 @@ class InterviewService:
     def settle(self, session_id: str) -> store.InterviewSession:
         """The session as it stands once a step left half done is finished (unless a worker is on it now)."""
         self.resume_interrupted(session_id)
-        with self.db_engine.connect() as db:
-            session = store.read_session(db=db, session_id=session_id)
-        if session is None:
-            raise SessionNotFound(session_id)
-        return session
+        return self.session(session_id)
 
     def resume_interrupted(self, session_id: str) -> bool:
         """Finish a step left half done (an answer stored with no reply after it, by a crashed worker or a
@@ -376,6 +373,41 @@ class InterviewService:
             return known == "dropped"
         lease = timedelta(seconds=self.settings.lease_seconds)
         return answer.created_at < self.started_at or answer.created_at < store.utcnow() - lease
+
+    # --- reading: the one read path for routers, presenters and the terminal (Core, one short connection) ---
+
+    def session(self, session_id: str) -> store.InterviewSession:
+        with self.db_engine.connect() as db:
+            session = store.read_session(db=db, session_id=session_id)
+        if session is None:
+            raise SessionNotFound(session_id)
+        return session
+
+    def session_for_token(self, session_id: str, token: str | None) -> store.InterviewSession | None:
+        """The session if the token is its own; None otherwise, so a wrong token looks like no session."""
+        with self.db_engine.connect() as db:
+            return store.read_session_for_token(db=db, session_id=session_id, token=token)
+
+    def records(self, session_id: str, *, comments: bool = False) -> SessionRecords:
+        """What is stored about the session (its reviewers' comments when asked for)."""
+        with self.db_engine.connect() as db:
+            session = store.read_session(db=db, session_id=session_id)
+            if session is None:
+                raise SessionNotFound(session_id)
+            return read_records(db, session, comments=comments)
+
+    def drill_records(self, session_id: str) -> list[SessionRecords]:
+        """The records of the session's drills, oldest first."""
+        with self.db_engine.connect() as db:
+            return [read_records(db, drill) for drill in store.read_drills(db=db, session_id=session_id)]
+
+    def grade(self, grade_id: int) -> store.GradeRecord | None:
+        with self.db_engine.connect() as db:
+            return store.read_grade(db=db, grade_id=grade_id)
+
+    def waiting_grades(self) -> int:
+        with self.db_engine.connect() as db:
+            return store.count_waiting_grades(db=db)
 
     # --- ending -------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Storage: the SQLModel tables and the functions that read and write them.
 
-Nothing outside this module writes SQL. Functions take the database session as a keyword
-argument so a caller decides the transaction.
+Nothing outside this module writes SQL. Functions take the database connection as a keyword
+argument and never commit, so a caller decides the transaction.
 """
 
 from __future__ import annotations
@@ -163,27 +163,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-# --- sessions -------------------------------------------------------------------------------
-
-
-def get_session(*, db: Session, session_id: str) -> InterviewSession | None:
-    return db.get(InterviewSession, session_id)
-
-
-def get_session_for_token(*, db: Session, session_id: str, token: str | None) -> InterviewSession | None:
-    """The session if the token is its own; None otherwise, so a wrong token looks like no session."""
-    session = db.get(InterviewSession, session_id)
-    if session is None or not token or not hmac.compare_digest(session.token_hash, hash_token(token)):
-        return None
-    return session
-
-
-# --- the hot path: one short connection per step, Core statements, rows built without validation ---
+# --- sessions, turns and grades: Core statements on a Connection, rows built without validation ---
 #
-# A turn runs these instead of the ORM functions above and below: each is one statement on a
-# Connection the caller commits, and returns table models filled from values the database (or
-# this function) already typed, with `model_construct` (SQLModel validation of every row costs
-# more than the statement).
+# The one read path for them: each function is one statement on a Connection the caller commits
+# (an ORM Session's own is `db.connection()`), and returns table models filled from values the
+# database (or this function) already typed, with `model_construct` (SQLModel validation of every
+# row costs more than the statement).
 
 
 _SESSION_BY_ID = select(SESSIONS).where(SESSIONS.c.id == bindparam("b_id"))
@@ -235,7 +220,7 @@ def read_session(*, db: Connection, session_id: str) -> InterviewSession | None:
 
 
 def read_session_for_token(*, db: Connection, session_id: str, token: str | None) -> InterviewSession | None:
-    """As `get_session_for_token`, on a Connection."""
+    """The session if the token is its own; None otherwise, so a wrong token looks like no session."""
     session = read_session(db=db, session_id=session_id)
     if session is None or not token or not hmac.compare_digest(session.token_hash, hash_token(token)):
         return None
@@ -357,28 +342,13 @@ def store_grade(*, db: Connection, record: GradeRecord, grade: dict) -> GradeRec
     return GradeRecord.model_construct(**{**record.model_dump(), **values})
 
 
-def list_drills(*, db: Session, session_id: str) -> list[InterviewSession]:
+def read_drills(*, db: Connection, session_id: str) -> list[InterviewSession]:
     """The drills of a session, oldest first."""
-    query = select(InterviewSession).where(InterviewSession.drill_of == session_id)
-    return list(db.exec(query.order_by(InterviewSession.created_at, InterviewSession.id)))
+    query = select(SESSIONS).where(SESSIONS.c.drill_of == session_id).order_by(SESSIONS.c.created_at, SESSIONS.c.id)
+    return [InterviewSession.model_construct(**row._mapping) for row in db.execute(query)]
 
 
-# --- turns ----------------------------------------------------------------------------------
-
-
-def list_turns(*, db: Session, session_id: str) -> list[Turn]:
-    return list(db.exec(select(Turn).where(Turn.session_id == session_id).order_by(Turn.seq)))
-
-
-# --- grades ---------------------------------------------------------------------------------
-
-
-def list_grades(*, db: Session, session_id: str) -> list[GradeRecord]:
-    return list(db.exec(select(GradeRecord).where(GradeRecord.session_id == session_id).order_by(GradeRecord.id)))
-
-
-def get_grade(*, db: Session, grade_id: int) -> GradeRecord | None:
-    return db.get(GradeRecord, grade_id)
+# --- the grade queue ------------------------------------------------------------------------
 
 
 def claimable_grade_ids(*, db: Connection, limit: int = 5) -> list[int]:
@@ -387,8 +357,9 @@ def claimable_grade_ids(*, db: Connection, limit: int = 5) -> list[int]:
     return list(db.execute(query, {"b_now": utcnow()}).scalars())
 
 
-def count_grades(*, db: Session, status: str) -> int:
-    return db.exec(select(func.count()).select_from(GradeRecord).where(GradeRecord.status == status)).one()
+def count_waiting_grades(*, db: Connection) -> int:
+    """Grades not done yet: pending, or being graded."""
+    return db.execute(select(func.count()).select_from(GRADES).where(GRADES.c.status.in_(("pending", "running")))).scalar_one()
 
 
 def release_grade(*, db: Connection, record: GradeRecord) -> None:

@@ -8,13 +8,10 @@ from pathlib import Path
 
 from pygments import highlight
 from pygments.formatters import TerminalFormatter
-from sqlmodel import Session
 
-from coach import store
 from coach.codeblocks import guess_language, has_code, lexer_for, split_code
 from coach.drills import Comparison
 from coach.engine import DrillTarget
-from coach.presenters.records import read_records
 from coach.presenters.report import effective_grade, session_report
 from coach.report import Report
 from coach.service import InterviewService
@@ -194,8 +191,7 @@ def format_report(report: Report, *, color: bool = False) -> str:
 
 def format_answers(service: InterviewService, session_id: str, *, color: bool = False) -> str:
     """The report's answers: each with its question and score, code shown as code."""
-    with Session(service.db_engine, expire_on_commit=False) as db:
-        records = read_records(db, store.get_session(db=db, session_id=session_id))
+    records = service.records(session_id)
     grades, overrides = records.grade_by_turn(), records.overrides_by_grade()
     lines = ["Your answers:"]
     for turn in records.turns:

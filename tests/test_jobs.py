@@ -71,14 +71,8 @@ def test_an_oversized_description_is_refused_and_nothing_is_stored(client, setti
 
 
 def test_reviewers_see_the_description(client, settings):
-    from sqlmodel import Session
-
-    from coach import store
     from coach.api.review import transcript_of
 
     session = start(client, stages=["technical"], length="quick", job_description=API_JOB, cv_summary="Go, 5 years")
-    engine = store.make_engine(settings.sqlalchemy_url)
-    with Session(engine) as db:
-        detail = transcript_of(db, session["id"])
-    engine.dispose()
+    detail = transcript_of(client.app.state.service, session["id"])
     assert detail.job_description == API_JOB and detail.cv_summary == "Go, 5 years"

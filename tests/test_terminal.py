@@ -37,14 +37,12 @@ def test_a_whole_interview_in_the_terminal_ends_with_a_report(monkeypatch, capsy
     assert ("Running your code against them is a web feature" in out) == bool(coding.runnable)
     session_id = out.split("Report for session ")[1].split()[0]
 
-    from sqlmodel import Session
-
     from coach import store
     from coach.config import get_settings
 
-    with Session(store.make_engine(get_settings().sqlalchemy_url)) as db:  # stored like any session
-        turns = store.list_turns(db=db, session_id=session_id)
-        grades = store.list_grades(db=db, session_id=session_id)
+    with store.make_engine(get_settings().sqlalchemy_url).connect() as db:  # stored like any session
+        turns = store.read_turns(db=db, session_id=session_id)
+        grades = store.read_grades(db=db, session_id=session_id)
     assert sum(t.role == "candidate" for t in turns) >= len(questions)
     assert grades and all(g.status == "done" for g in grades)
 

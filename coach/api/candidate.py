@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from coach import store
-from coach.api.deps import CandidateSessionDep, DbDep, KnowledgeDep, ServiceDep, SettingsDep
+from coach.api.deps import CandidateSessionDep, KnowledgeDep, ServiceDep, SettingsDep
 from coach.api.schemas import (
     AnswerIn,
     AnswerOut,
@@ -25,7 +25,6 @@ from coach.api.schemas import (
 from coach.coderun import answer_text, task_for_browser
 from coach.engine import DrillTarget
 from coach.presenters.drills import comparisons, drill_target, original_of
-from coach.presenters.records import read_records
 from coach.presenters.report import session_report
 from coach.presenters.session import answer_out, current_question_out, session_out, turn_out
 from coach.ratelimit import limit_answers, limit_sessions
@@ -77,10 +76,11 @@ def create_drill(body: DrillIn, session: CandidateSessionDep, service: ServiceDe
 
 
 @router.get("/sessions/{session_id}/drills", response_model=DrillsOut)
-def read_drills(session: CandidateSessionDep, service: ServiceDep, db: DbDep):
+def read_drills(session: CandidateSessionDep, service: ServiceDep):
     """The drills of this session's original, each question or stage with its attempts side by side."""
-    original = store.get_session(db=db, session_id=original_of(session))
-    return DrillsOut(original=original.id, comparisons=comparisons(service.kb, db, original))
+    original = original_of(session)
+    return DrillsOut(original=original, comparisons=comparisons(service.kb, service.records(original),
+                                                                service.drill_records(original)))
 
 
 def accepted_answer(
@@ -149,15 +149,15 @@ def read_task(session: CandidateSessionDep, service: ServiceDep) -> dict:
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)
-def read_session(session: CandidateSessionDep, service: ServiceDep, db: DbDep):
+def read_session(session: CandidateSessionDep, service: ServiceDep):
     service.resume_interrupted(session.id)
-    return session_out(service.kb, read_records(db, store.get_session(db=db, session_id=session.id)))
+    return session_out(service.kb, service.records(session.id))
 
 
 @router.post("/sessions/{session_id}/finish", response_model=SessionOut)
-def finish_session(session: CandidateSessionDep, service: ServiceDep, db: DbDep):
+def finish_session(session: CandidateSessionDep, service: ServiceDep):
     service.finish(session_id=session.id)
-    return session_out(service.kb, read_records(db, store.get_session(db=db, session_id=session.id)))
+    return session_out(service.kb, service.records(session.id))
 
 
 @router.get("/sessions/{session_id}/report", response_model=ReportOut)

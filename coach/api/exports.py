@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from coach import exports, review_store
-from coach.api.deps import AnyReviewerDep, DbDep, ServiceDep, SessionIdPath
+from coach.api.deps import AnyReviewerDep, ServiceDep, SessionIdPath
 from coach.api.review import transcript_of
 from coach.presenters.review import grade_export_records
 
@@ -20,14 +20,14 @@ def download(body: str, media_type: str, filename: str) -> Response:
 
 
 @router.get("/sessions/{session_id}/export.json")
-def session_json(_reviewer: AnyReviewerDep, db: DbDep, session_id: SessionIdPath):
-    transcript = transcript_of(db, session_id)
+def session_json(_reviewer: AnyReviewerDep, service: ServiceDep, session_id: SessionIdPath):
+    transcript = transcript_of(service, session_id)
     return download(exports.transcript_json(transcript), "application/json", f"coach-session-{transcript.id}.json")
 
 
 @router.get("/sessions/{session_id}/export.md", response_class=PlainTextResponse)
-def session_markdown(_reviewer: AnyReviewerDep, db: DbDep, session_id: SessionIdPath):
-    transcript = transcript_of(db, session_id)
+def session_markdown(_reviewer: AnyReviewerDep, service: ServiceDep, session_id: SessionIdPath):
+    transcript = transcript_of(service, session_id)
     return download(exports.transcript_markdown(transcript), "text/markdown; charset=utf-8",
                     f"coach-session-{transcript.id}.md")
 

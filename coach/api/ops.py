@@ -9,9 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from sqlmodel import Session
 
-from coach import store
 from coach.api.deps import ServiceDep, SettingsDep, bearer_token
 from coach.observability import GRADES_PENDING, metrics_registry
 
@@ -42,8 +40,7 @@ async def metrics_access(settings: SettingsDep, token: Annotated[str | None, Dep
 @router.get("/metrics", dependencies=[Depends(metrics_access)])
 def metrics(service: ServiceDep):
     """Prometheus metrics (send `Authorization: Bearer <COACH_METRICS_TOKEN>` when one is set)."""
-    with Session(service.db_engine) as db:
-        GRADES_PENDING.set(store.count_grades(db=db, status="pending") + store.count_grades(db=db, status="running"))
+    GRADES_PENDING.set(service.waiting_grades())
     return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -13,17 +13,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlmodel import Session
 
 from coach import store
-from coach.api.deps import DbDep, KnowledgeDep, ServiceDep, SettingsDep, same_origin_form
+from coach.api.deps import KnowledgeDep, ServiceDep, SettingsDep, same_origin_form
 from coach.api.templating import templates
 from coach.config import Settings
 from coach.drills import DrillError
 from coach.engine import INVITE, DrillTarget, PlanError, stage_minutes
 from coach.jobs import MAX_CHARS as JOB_TEXT_LIMIT
 from coach.presenters.drills import comparisons, drill_target, original_of
-from coach.presenters.records import SessionRecords, read_records
+from coach.presenters.records import SessionRecords
 from coach.presenters.report import report_out, reviewed_answers
 from coach.presenters.session import session_out, transcript_out
 from coach.ratelimit import limit_sessions
@@ -66,8 +65,7 @@ def remember(response: Response, request: Request, settings: Settings, held: dic
 
 def owned_session(session_id: Annotated[str, Path(max_length=64)], held: HeldDep, service: ServiceDep):
     """The session if this browser started it, else None (the route answers with a 404 page)."""
-    with Session(service.db_engine, expire_on_commit=False) as db:  # short: nothing held while grading
-        return store.get_session_for_token(db=db, session_id=session_id, token=held.get(session_id))
+    return service.session_for_token(session_id, held.get(session_id))
 
 
 OwnedDep = Annotated[store.InterviewSession | None, Depends(owned_session)]
@@ -190,11 +188,11 @@ def turn_items(kb, records: SessionRecords) -> list[dict]:
 
 
 @router.get("/s/{session_id}", response_class=HTMLResponse)
-def chat_page(request: Request, session: OwnedDep, service: ServiceDep, db: DbDep, held: HeldDep):
+def chat_page(request: Request, session: OwnedDep, service: ServiceDep, held: HeldDep):
     if session is None:
         return not_found(request)
     service.resume_interrupted(session.id)  # a step a crash left half done is finished first
-    records = read_records(db, store.get_session(db=db, session_id=session.id))
+    records = service.records(session.id)
     context = {
         "session": session_out(service.kb, records), "token": held[session.id],
         "stages": stage_list(service.kb, records.session), "items": turn_items(service.kb, records),
@@ -205,11 +203,11 @@ def chat_page(request: Request, session: OwnedDep, service: ServiceDep, db: DbDe
 
 
 @router.get("/s/{session_id}/turns", response_class=HTMLResponse)
-def turns_fragment(request: Request, session: OwnedDep, service: ServiceDep, db: DbDep, after: int = -1):
+def turns_fragment(request: Request, session: OwnedDep, service: ServiceDep, after: int = -1):
     """The transcript's turns after `after` (a seq), as the <li> items the chat page shows."""
     if session is None:
         return not_found(request)
-    items = [i for i in turn_items(service.kb, read_records(db, session)) if i["turn"].seq > after]
+    items = [i for i in turn_items(service.kb, service.records(session.id)) if i["turn"].seq > after]
     return templates.TemplateResponse(request, "_turns.html", {"items": items})
 
 
@@ -241,13 +239,13 @@ def exchanges(items: list[dict]) -> list[dict]:
 
 
 @router.get("/s/{session_id}/report", response_class=HTMLResponse)
-def report_page(request: Request, session: OwnedDep, service: ServiceDep, db: DbDep):
+def report_page(request: Request, session: OwnedDep, service: ServiceDep):
     if session is None:
         return not_found(request)
     if session.status == "active":
         return RedirectResponse(f"/s/{session.id}", status_code=303)
-    service.grading.complete(session.id)  # before `db` is first used: no connection held while grading
-    records = read_records(db, session)
+    service.grading.complete(session.id)  # before reading: the report shows every grade
+    records = service.records(session.id)
     pairs = exchanges(turn_items(service.kb, records))
     context = {
         "session": session_out(service.kb, records), "report": report_out(service.kb, records),
@@ -296,14 +294,14 @@ def start_drill(
 # --- history --------------------------------------------------------------------------------
 
 
-def past_sessions(service, db, held: dict) -> list[dict]:
+def past_sessions(service, held: dict) -> list[dict]:
     """The sessions this browser holds, oldest first, each with its report once it has ended."""
     rows = []
     for session_id, token in held.items():
-        session = store.get_session_for_token(db=db, session_id=session_id, token=token)
+        session = service.session_for_token(session_id, token)
         if session is None:
             continue
-        report = report_out(service.kb, read_records(db, session)) if session.status != "active" else None
+        report = report_out(service.kb, service.records(session_id)) if session.status != "active" else None
         rows.append({"session": session, "stages": stage_list(service.kb, session), "report": report,
                      "drill": drill_title(service.kb, session)})
     return sorted(rows, key=lambda r: r["session"].created_at)
@@ -320,7 +318,7 @@ def drill_title(kb, session: store.InterviewSession) -> str | None:
     return f"“{question.prompt}”" if question else target.question_id
 
 
-def drill_comparisons(service, db, rows: list[dict]) -> list[dict]:
+def drill_comparisons(service, rows: list[dict]) -> list[dict]:
     """Each held original with drills held here: its questions and stages drilled, attempts side by side."""
     held = {r["session"].id: r["session"] for r in rows}
     originals = {original_of(r["session"]) for r in rows if r["session"].drill_of}
@@ -329,7 +327,8 @@ def drill_comparisons(service, db, rows: list[dict]) -> list[dict]:
         original = held.get(original_id)
         if original is None:  # an original this browser no longer holds is not shown
             continue
-        for comparison in comparisons(service.kb, db, original, visible=lambda s: s.id in held):
+        drills = [d for d in service.drill_records(original_id) if d.session.id in held]
+        for comparison in comparisons(service.kb, service.records(original_id), drills):
             found.append({"original": original, "comparison": comparison,
                           "points": {p.id: p.text for p in comparison.key_points}})
     return found
@@ -348,8 +347,8 @@ def criterion_trends(rows: list[dict]) -> list[dict]:
 
 
 @router.get("/history", response_class=HTMLResponse)
-def history_page(request: Request, service: ServiceDep, db: DbDep, held: HeldDep):
-    rows = past_sessions(service, db, held)
+def history_page(request: Request, service: ServiceDep, held: HeldDep):
+    rows = past_sessions(service, held)
     context = {"rows": rows, "trends": criterion_trends(rows), "ended": sum(r["report"] is not None for r in rows),
-               "drills": drill_comparisons(service, db, rows)}
+               "drills": drill_comparisons(service, rows)}
     return templates.TemplateResponse(request, "history.html", context)

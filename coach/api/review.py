@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query
 from sqlmodel import Session
 
 from coach import insights, review_store, store
-from coach.api.deps import ApiReviewerDep, DbDep, SessionIdPath
+from coach.api.deps import ApiReviewerDep, DbDep, ServiceDep, SessionIdPath
 from coach.api.schemas import (
     CommentIn,
     CommentOut,
@@ -24,9 +24,9 @@ from coach.api.schemas import (
     SessionFilters,
     SessionPage,
 )
-from coach.presenters.records import read_records
 from coach.presenters.review import session_list, session_transcript
 from coach.review_store import Override, ReviewComment, Reviewer
+from coach.service import InterviewService, SessionNotFound
 
 router = APIRouter(prefix="/api/review", tags=["review"])
 
@@ -34,20 +34,24 @@ router = APIRouter(prefix="/api/review", tags=["review"])
 # --- reading and writing, shared with the pages ---------------------------------------------
 
 
-def reviewed_session(db: Session, session_id: str) -> store.InterviewSession:
-    session = store.get_session(db=db, session_id=session_id)
-    if session is None:
-        raise HTTPException(status_code=404, detail="session not found")
-    return session
-
-
-def transcript_of(db: Session, session_id: str) -> ReviewSessionOut:
+def transcript_of(service: InterviewService, session_id: str) -> ReviewSessionOut:
     """The scored transcript of a session, 404 if there is none."""
-    return session_transcript(read_records(db, reviewed_session(db, session_id), comments=True))
+    try:
+        return session_transcript(service.records(session_id, comments=True))
+    except SessionNotFound:
+        raise HTTPException(status_code=404, detail="session not found") from None
 
 
-def save_override(db: Session, grade_id: int, body: OverrideIn, reviewer: Reviewer) -> Override:
-    grade = store.get_grade(db=db, grade_id=grade_id)
+def mark_session_reviewed(db: Session, session_id: str, reviewed: bool) -> None:
+    if not review_store.set_reviewed(db=db, session_id=session_id, reviewed=reviewed):
+        raise HTTPException(status_code=404, detail="session not found")
+    db.commit()
+
+
+def save_override(
+    service: InterviewService, db: Session, grade_id: int, body: OverrideIn, reviewer: Reviewer
+) -> Override:
+    grade = service.grade(grade_id)
     if grade is None:
         raise HTTPException(status_code=404, detail="grade not found")
     try:
@@ -88,21 +92,21 @@ def list_sessions(_reviewer: ApiReviewerDep, db: DbDep, filters: Annotated[Sessi
 
 
 @router.get("/sessions/{session_id}", response_model=ReviewSessionOut)
-def read_session(_reviewer: ApiReviewerDep, db: DbDep, session_id: SessionIdPath):
-    return transcript_of(db, session_id)
+def read_session(_reviewer: ApiReviewerDep, service: ServiceDep, session_id: SessionIdPath):
+    return transcript_of(service, session_id)
 
 
 @router.post("/sessions/{session_id}/reviewed", response_model=ReviewSessionOut)
-def mark_reviewed(_reviewer: ApiReviewerDep, db: DbDep, session_id: SessionIdPath, body: ReviewedIn):
-    session = reviewed_session(db, session_id)
-    review_store.set_reviewed(db=db, session=session, reviewed=body.reviewed)
-    db.commit()
-    return transcript_of(db, session.id)
+def mark_reviewed(
+    _reviewer: ApiReviewerDep, service: ServiceDep, db: DbDep, session_id: SessionIdPath, body: ReviewedIn
+):
+    mark_session_reviewed(db, session_id, body.reviewed)
+    return transcript_of(service, session_id)
 
 
 @router.post("/grades/{grade_id}/override", status_code=201, response_model=OverrideOut)
-def override_grade(reviewer: ApiReviewerDep, db: DbDep, grade_id: int, body: OverrideIn):
-    return OverrideOut.model_validate(save_override(db, grade_id, body, reviewer).model_dump())
+def override_grade(reviewer: ApiReviewerDep, service: ServiceDep, db: DbDep, grade_id: int, body: OverrideIn):
+    return OverrideOut.model_validate(save_override(service, db, grade_id, body, reviewer).model_dump())
 
 
 @router.post("/turns/{turn_id}/comments", status_code=201, response_model=CommentOut)

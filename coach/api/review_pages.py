@@ -18,10 +18,10 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from coach import review_store, reviewers, store
-from coach.api.deps import DbDep, PageReviewerDep, SessionIdPath, same_origin_form
+from coach.api.deps import DbDep, PageReviewerDep, ServiceDep, SessionIdPath, same_origin_form
 from coach.api.review import (
     insights_out,
-    reviewed_session,
+    mark_session_reviewed,
     save_comment,
     save_override,
     transcript_of,
@@ -160,24 +160,24 @@ def sessions_page(request: Request, reviewer: ReviewerDep, db: DbDep):
 
 
 @router.get("/sessions/{session_id}")
-def session_page(request: Request, reviewer: ReviewerDep, db: DbDep, session_id: SessionIdPath):
-    transcript = transcript_of(db, session_id)
+def session_page(request: Request, reviewer: ReviewerDep, service: ServiceDep, session_id: SessionIdPath):
+    transcript = transcript_of(service, session_id)
     return render(request, "session.html", reviewer, t=transcript, quotes=answer_quotes(transcript))
 
 
 @router.post("/grades/{grade_id}/override")
 def override_from_form(
-    request: Request, reviewer: ReviewerDep, _csrf: CsrfDep, db: DbDep, grade_id: int,
+    request: Request, reviewer: ReviewerDep, _csrf: CsrfDep, service: ServiceDep, db: DbDep, grade_id: int,
     score: Annotated[str, Form()], comment: Annotated[str, Form(max_length=5000)] = "",
     criterion: Annotated[str, Form(max_length=200)] = "",
 ):
-    grade = store.get_grade(db=db, grade_id=grade_id)
+    grade = service.grade(grade_id)
     if grade is None:
         raise HTTPException(status_code=404, detail="grade not found")
     back = f"/review/sessions/{grade.session_id}#grade-{grade.id}"
     try:
         body = OverrideIn(criterion=criterion or None, score=score, comment=comment)
-        save_override(db, grade.id, body, reviewer)
+        save_override(service, db, grade_id, body, reviewer)
     except ValidationError as exc:
         flash(request, "The override was not saved: " + "; ".join(e["msg"] for e in exc.errors()), "error")
     except HTTPException as exc:
@@ -208,11 +208,9 @@ def reviewed_from_form(
     request: Request, _reviewer: ReviewerDep, _csrf: CsrfDep, db: DbDep, session_id: SessionIdPath,
     reviewed: Annotated[str, Form()] = "true",
 ):
-    session = reviewed_session(db, session_id)
-    review_store.set_reviewed(db=db, session=session, reviewed=reviewed == "true")
-    db.commit()
-    flash(request, "Marked reviewed." if session.reviewed else "Marked not reviewed.")
-    return see_other(f"/review/sessions/{session.id}")
+    mark_session_reviewed(db, session_id, reviewed == "true")
+    flash(request, "Marked reviewed." if reviewed == "true" else "Marked not reviewed.")
+    return see_other(f"/review/sessions/{session_id}")
 
 
 # --- insights ---------------------------------------------------------------------------

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from sqlmodel import Session
-
 from coach import store
 from coach.drills import AttemptRecord, Comparison, compare
 from coach.engine import DrillTarget, SessionPlan
-from coach.presenters.records import SessionRecords, read_records
+from coach.presenters.records import SessionRecords
 from coach.presenters.report import report_answers
 
 SAID_KINDS = ("answer", "candidate_question")  # asking for the requirements is covering them
@@ -35,24 +31,19 @@ def drill_target(session: store.InterviewSession) -> DrillTarget | None:
     return SessionPlan.model_validate(session.plan).drill
 
 
-def comparisons(
-    kb, db: Session, original: store.InterviewSession, visible: Callable[[store.InterviewSession], bool] = lambda _: True,
-) -> list[Comparison]:
-    """One comparison per question or stage drilled: the original, then each ended drill of it.
-
-    `visible` filters the drills (the history shows only the sessions its browser holds); a
-    running drill is left out, since interview mode shows no grade before the end."""
-    drills = [d for d in store.list_drills(db=db, session_id=original.id) if d.status != "active" and visible(d)]
-    targets: dict[DrillTarget, list[store.InterviewSession]] = {}
+def comparisons(kb, original: SessionRecords, drills: list[SessionRecords]) -> list[Comparison]:
+    """One comparison per question or stage drilled: the original, then each ended drill of it (a
+    running drill is left out, since interview mode shows no grade before the end)."""
+    targets: dict[DrillTarget, list[SessionRecords]] = {}
     for drill in drills:
-        target = drill_target(drill)
-        if target is not None:
+        target = drill_target(drill.session)
+        if target is not None and drill.session.status != "active":
             targets.setdefault(target, []).append(drill)
     if not targets:
         return []
-    first = attempt_record(read_records(db, original))
-    plan = SessionPlan.model_validate(original.plan)
+    first = attempt_record(original)
+    plan = SessionPlan.model_validate(original.session.plan)
     return [
-        compare(kb, plan, target, [first, *(attempt_record(read_records(db, d)) for d in attempts)])
+        compare(kb, plan, target, [first, *(attempt_record(records) for records in attempts)])
         for target, attempts in targets.items()
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session
+from sqlalchemy.engine import Connection
 
 from coach import review_store, store
 from coach.review_store import Override, ReviewComment
@@ -25,12 +25,12 @@ class SessionRecords:
         return review_store.overrides_by_grade(self.overrides)
 
 
-def read_records(db: Session, session: store.InterviewSession, *, comments: bool = False) -> SessionRecords:
+def read_records(db: Connection, session: store.InterviewSession, *, comments: bool = False) -> SessionRecords:
     """The session's turns, grades and overrides (and the reviewers' comments when asked for)."""
     return SessionRecords(
         session=session,
-        turns=store.list_turns(db=db, session_id=session.id),
-        grades=store.list_grades(db=db, session_id=session.id),
-        overrides=review_store.list_overrides(db=db, session_id=session.id),
-        comments=review_store.list_comments(db=db, session_id=session.id) if comments else [],
+        turns=store.read_turns(db=db, session_id=session.id),
+        grades=store.read_grades(db=db, session_id=session.id),
+        overrides=review_store.read_overrides(db=db, session_id=session.id),
+        comments=review_store.read_comments(db=db, session_id=session.id) if comments else [],
     )

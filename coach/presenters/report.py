@@ -6,13 +6,11 @@ shown (reviewer list and transcript, exports), so they all agree with the candid
 
 from __future__ import annotations
 
-from sqlmodel import Session
-
 from coach import store
 from coach.api.schemas import ReportOut
 from coach.engine import SessionPlan
 from coach.jobs import skills_exercised
-from coach.presenters.records import SessionRecords, read_records
+from coach.presenters.records import SessionRecords
 from coach.report import build_report, effective_scores, session_overall
 
 
@@ -68,9 +66,7 @@ def report_out(kb, records: SessionRecords) -> ReportOut:
 def session_report(service, session_id: str) -> ReportOut:
     """The report from what is stored, grading anything still waiting first (no connection held meanwhile)."""
     service.grading.complete(session_id)
-    with Session(service.db_engine, expire_on_commit=False) as db:
-        session = store.get_session(db=db, session_id=session_id)
-        return report_out(service.kb, read_records(db, session))
+    return report_out(service.kb, service.records(session_id))
 
 
 def reviewed_answers(records: SessionRecords) -> dict[int, dict]:
