@@ -55,9 +55,8 @@ def candidate_session(
 ) -> store.InterviewSession:
     """The session this bearer token opens; 404 for a missing or foreign token, as for no session.
 
-    Its own short database session: no connection stays checked out while the request streams."""
-    with service.db_engine.connect() as db:
-        session = store.read_session_for_token(db=db, session_id=session_id, token=token)
+    Read in its own short connection: none stays checked out while the request streams."""
+    session = service.session_for_token(session_id, token)
     if session is None:
         raise HTTPException(status_code=404, detail="session not found")
     return session
