@@ -1,4 +1,4 @@
-"""The fake LLM of tests/fake_llm.py, served in its own process with a timed request log.
+"""The fake LLM of tests/support/fake_llm.py, served in its own process with a timed request log.
 
     python -m bench.fake_server --port 8123 --latency 0.5 --per-token
 
@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # `python bench/fake_server.py`
 
 import uvicorn
 
-from tests.fake_llm import FakeLLM
+from tests.support.fake_llm import FakeLLM
 
 
 class TimedLog:

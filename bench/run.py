@@ -5,7 +5,7 @@
     python -m bench.run --cost     # CPU per turn by mode and workers; one worker's share of the LLM-bound ideal
 
 It starts the app (uvicorn, its own process, SQLite in a temp dir) twice, offline and then
-against the fake LLM of tests/fake_llm.py (its own process, see bench/fake_server.py), and
+against the fake LLM of tests/support/fake_llm.py (its own process, see bench/fake_server.py), and
 drives simulated candidates through whole interviews over HTTP, each answering as soon as
 the last reply arrives. See bench/README.md for what each figure means.
 """
@@ -37,7 +37,7 @@ if __package__ in (None, ""):  # `python bench/run.py`
 
 import httpx
 
-from tests.fake_llm import ANSWER_BLOCK, usage
+from tests.support.fake_llm import ANSWER_BLOCK, usage
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_TURNS = 60  # an interview that has not ended by then is cut off
@@ -284,7 +284,7 @@ def fake_llm_server(workdir: Path, latency: float):
 
 
 def tokens(text: str) -> int:
-    """The fake server's own token estimate (tests/fake_llm.py `usage`), for one text."""
+    """The fake server's own token estimate (tests/support/fake_llm.py `usage`), for one text."""
     return usage({"messages": [{"role": "user", "content": text}]}, "")["prompt_tokens"]
 
 

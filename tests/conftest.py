@@ -98,16 +98,6 @@ def client(settings):
         yield test_client
 
 
-def start(client, **body) -> dict:
-    response = client.post("/api/sessions", json={"track": "backend-developer", "seniority": "senior", **body})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def auth(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium driven by Playwright, shared by every browser test of the run."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from coach.api.app import create_app
-from tests.answers import strong_answer
-from tests.conftest import auth, start
+from tests.support.answers import strong_answer
+from tests.support.api import auth, start
 
 
 def run_interview(client, kb, session: dict, answer=strong_answer) -> list[dict]:

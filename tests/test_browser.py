@@ -15,9 +15,9 @@ import pytest
 
 from coach.api.app import create_app
 from coach.config import Settings
-from tests.answers import strong_answer
-from tests.coderun_support import code_text, set_code
-from tests.fake_llm import serve
+from tests.support.answers import strong_answer
+from tests.support.coderun import code_text, set_code
+from tests.support.fake_llm import serve
 
 pytestmark = pytest.mark.browser
 

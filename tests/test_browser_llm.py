@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from coach.api.app import create_app
-from tests.fake_llm import FakeLLM, running, serve
+from tests.support.fake_llm import FakeLLM, running, serve
 from tests.test_browser import answer_until_done, start
 from tests.test_e2e_llm import llm_settings
 

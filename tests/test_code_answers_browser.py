@@ -13,8 +13,8 @@ from markdown_it import MarkdownIt
 
 from coach.api.app import create_app
 from coach.config import Settings
-from tests.fake_llm import serve
-from tests.review_support import make_reviewer
+from tests.support.fake_llm import serve
+from tests.support.review import make_reviewer
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ from coach.engine import build_plan
 from coach.scoring import ScorerFailed
 from coach.scoring.judge import LLMJudge
 from coach.scoring.offline import OfflineScorer
-from tests.conftest import auth
+from tests.support.api import auth
 from tests.test_judge import reply, verdict
 from tests.test_llm_client import BASE, llm_settings
 

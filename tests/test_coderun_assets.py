@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup
 
-from tests.conftest import auth, start
+from tests.support.api import auth, start
 
 STATIC = Path(__file__).resolve().parents[1] / "web" / "static"
 VENDOR = STATIC / "vendor"

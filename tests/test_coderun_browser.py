@@ -18,9 +18,9 @@ from coach.api.pages import COOKIE, _signer
 from coach.config import Settings
 from coach.engine import build_plan
 from coach.knowledge import load_knowledge
-from tests.coderun_support import set_code
-from tests.conftest import auth
-from tests.fake_llm import serve
+from tests.support.api import auth
+from tests.support.coderun import set_code
+from tests.support.fake_llm import serve
 
 pytestmark = pytest.mark.browser
 KB = load_knowledge()

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from coach.api.app import create_app
-from tests.answers import strong_answer
-from tests.conftest import auth, start
-from tests.servers import AppProcess
+from tests.support.answers import strong_answer
+from tests.support.api import auth, start
+from tests.support.servers import AppProcess
 
 
 def env_for(settings) -> dict[str, str]:
@@ -116,7 +116,7 @@ def test_two_workers_serve_one_session_alternately(postgres_url, tmp_path, kb):
 
 def test_kill_9_while_the_llm_grades_then_the_grade_completes_after_restart(settings, kb):
     """The server dies holding a grade claim in the middle of a slow LLM call; the restarted one takes it over."""
-    from tests.fake_llm import FakeLLM, running
+    from tests.support.fake_llm import FakeLLM, running
 
     slow = FakeLLM(latency=3.0)
     with running(slow) as llm_url:
@@ -148,7 +148,7 @@ def test_metrics_add_up_across_workers(tmp_path):
     import subprocess
     import sys
 
-    from tests.servers import free_port
+    from tests.support.servers import free_port
 
     port = free_port()
     env = {**os.environ, "COACH_DATA_DIR": str(tmp_path / "data")}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from coach import store
-from tests.answers import strong_answer, weak_answer
-from tests.conftest import auth
+from tests.support.answers import strong_answer, weak_answer
+from tests.support.api import auth
 from tests.test_pages import answer, begin, soup, web  # noqa: F401 - `web` is a fixture
 
 

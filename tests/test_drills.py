@@ -12,8 +12,8 @@ from coach import store
 from coach.api.app import create_app
 from coach.drills import AttemptRecord, DrillError, compare, drill_plan
 from coach.engine import DrillTarget, build_plan
-from tests.answers import strong_answer, weak_answer
-from tests.conftest import auth, start
+from tests.support.answers import strong_answer, weak_answer
+from tests.support.api import auth, start
 
 
 def answer(client, session: dict, text: str) -> dict:
@@ -246,7 +246,7 @@ def test_the_comparison_says_what_changed_in_the_score_and_the_key_points(kb):
 
 
 def test_reviewers_see_which_session_a_drill_retries(client, kb):
-    from tests.review_support import api, login, make_reviewer, soup
+    from tests.support.review import api, login, make_reviewer, soup
 
     original, asked = finished_phone_screen(client, kb)
     retry = drill(client, original, question_id=asked[0]).json()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.answers import strong_answer, weak_answer
+from tests.support.answers import strong_answer, weak_answer
 from tests.test_browser import answer_until_done, page, server, start  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser

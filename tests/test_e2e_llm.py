@@ -1,4 +1,4 @@
-"""End to end over real HTTP: the app on uvicorn, the LLM played by tests/fake_llm.py.
+"""End to end over real HTTP: the app on uvicorn, the LLM played by tests/support/fake_llm.py.
 
 A full interview streams LLM-written turns over SSE and grades with the LLM; with 30% of LLM
 calls failing, every session still completes and every answer ends graded, labelled by who
@@ -18,8 +18,8 @@ import pytest
 from coach.api.app import create_app
 from coach.config import Settings
 from coach.scoring.judge import PROMPT_VERSION
-from tests.answers import strong_answer
-from tests.fake_llm import FakeLLM, running, serve
+from tests.support.answers import strong_answer
+from tests.support.fake_llm import FakeLLM, running, serve
 
 STAGES = ["phone_screen", "coding", "system_design", "behavioral"]
 

@@ -8,8 +8,8 @@ from markdown_it import MarkdownIt
 
 from coach import exports, review_store
 from coach.presenters.review import grade_export_records
-from tests.conftest import auth, start
-from tests.review_support import account, api, login, make_reviewer, run_session  # noqa: F401  (fixtures)
+from tests.support.api import auth, start
+from tests.support.review import account, api, login, make_reviewer, run_session  # noqa: F401  (fixtures)
 
 HOSTILE = (
     "I would cache it. <script>alert(1)</script> [docs](javascript:alert(1)) <javascript:alert(2)> "

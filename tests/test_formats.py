@@ -9,9 +9,9 @@ import pytest
 
 from coach.engine import INVITE, advance, build_plan, start, take_question
 from coach.formats import covered_points, phase_key_points
-from tests.answers import strong_answer
-from tests.conftest import auth
-from tests.conftest import start as start_session
+from tests.support.answers import strong_answer
+from tests.support.api import auth
+from tests.support.api import start as start_session
 
 T0 = datetime(2026, 1, 1, 9, 0)
 DEFAULT = ["phone_screen", "coding", "system_design", "behavioral"]

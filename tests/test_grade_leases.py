@@ -12,8 +12,8 @@ from coach import store
 from coach.api.app import create_app
 from coach.grading import GradeQueue
 from coach.scoring.offline import OfflineScorer
-from tests.answers import strong_answer
-from tests.conftest import auth, start
+from tests.support.answers import strong_answer
+from tests.support.api import auth, start
 
 LEASE = 1.0  # seconds: short, so the test outlives several lease periods quickly
 

@@ -15,9 +15,9 @@ from coach import reviewers
 from coach.api.app import create_app
 from coach.config import PLACEHOLDER_SECRET
 from coach.scoring.offline import OfflineScorer
-from tests.answers import strong_answer
-from tests.conftest import auth, start
-from tests.review_support import make_reviewer
+from tests.support.answers import strong_answer
+from tests.support.api import auth, start
+from tests.support.review import make_reviewer
 
 
 def review_cookie(secret: str, login: str) -> str:

@@ -15,7 +15,7 @@ from coach.migrations import prepare_database
 from coach.scoring import FallbackScorer, ScorerFailed
 from coach.scoring.offline import OfflineScorer
 from coach.service import InterviewService
-from tests.answers import strong_answer
+from tests.support.answers import strong_answer
 from tests.support.scripted import ScriptedInterviewer, ScriptedScorer, ScriptRanOut
 
 

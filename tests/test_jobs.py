@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from coach.engine import build_plan
 from coach.jobs import job_terms
-from tests.answers import strong_answer
-from tests.conftest import auth, start
+from tests.support.answers import strong_answer
+from tests.support.api import auth, start
 
 DATA_JOB = """Senior backend engineer, data platform. You will own our Kafka ingestion pipeline, tune
 PostgreSQL queries and indexes, and keep Spark jobs and Cassandra storage healthy. Monitoring and

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from coach.knowledge import KNOWLEDGE_DIR, KnowledgeError, load_knowledge
-from tests.answers import strong_answer
-from tests.conftest import auth, start
-from tests.review_support import account, sessions  # noqa: F401  (fixtures)
+from tests.support.answers import strong_answer
+from tests.support.api import auth, start
+from tests.support.review import account, sessions  # noqa: F401  (fixtures)
 from tests.test_pages import web  # noqa: F401  (fixture)
 
 
@@ -111,7 +111,7 @@ def test_a_model_answer_is_escaped_on_the_question_page(client, kb, monkeypatch)
 
 
 def test_the_reviewer_transcript_links_each_answer_to_its_model_answer(client, account, sessions):
-    from tests.review_support import login, soup
+    from tests.support.review import login, soup
 
     login(client, account)
     page = soup(client.get(f"/review/sessions/{sessions['senior']['id']}"))

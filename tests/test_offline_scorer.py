@@ -6,7 +6,7 @@ import pytest
 
 from coach.scoring import GradingItem
 from coach.scoring.offline import OfflineScorer
-from tests.answers import strong_answer, weak_answer
+from tests.support.answers import strong_answer, weak_answer
 
 
 def question_about(kb, *words):

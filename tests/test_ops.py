@@ -14,8 +14,9 @@ from pydantic import SecretStr
 from coach.api.app import create_app
 from coach.migrations import DatabaseNotMigrated
 from coach.observability import JsonFormatter, request_id_var
-from tests.answers import strong_answer
-from tests.conftest import POSTGRES_ADMIN_URL, auth, start
+from tests.conftest import POSTGRES_ADMIN_URL
+from tests.support.answers import strong_answer
+from tests.support.api import auth, start
 
 
 def metric(text: str, name: str, **labels) -> float:

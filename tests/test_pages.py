@@ -13,8 +13,8 @@ from coach.api.app import create_app
 from coach.api.pages import COOKIE
 from coach.api.templating import highlight, markdown_to_html
 from coach.config import Settings
-from tests.answers import strong_answer
-from tests.conftest import auth
+from tests.support.answers import strong_answer
+from tests.support.api import auth
 
 XSS = "<script>alert(1)</script>"
 

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import Session, select
 
 from coach.store import InterviewSession
-from tests.conftest import auth, start
-from tests.review_support import api, login, make_reviewer
+from tests.support.api import auth, start
+from tests.support.review import api, login, make_reviewer
 
 NUL, SURROGATE = "\u0000", "\ud800"
 

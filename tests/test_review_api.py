@@ -7,8 +7,8 @@ import io
 import json
 
 from coach.cli import main
-from tests.conftest import auth
-from tests.review_support import SCRIPT, account, api, first_grade, sessions  # noqa: F401  (fixtures)
+from tests.support.api import auth
+from tests.support.review import SCRIPT, account, api, first_grade, sessions  # noqa: F401  (fixtures)
 
 
 def test_the_api_needs_a_reviewer_token(client, account, sessions):
@@ -62,7 +62,7 @@ def test_a_session_reads_as_a_scored_transcript(client, account, sessions):
 
 
 def test_flags_show_in_the_transcript(client, account, kb):
-    from tests.review_support import injection_answer, run_session
+    from tests.support.review import injection_answer, run_session
 
     session = run_session(client, kb, seed=6, answer=injection_answer)
     detail = client.get(f"/api/review/sessions/{session['id']}", headers=api(account)).json()
@@ -169,7 +169,7 @@ def test_the_csv_has_one_row_per_answer_and_criterion(client, account, sessions)
 
 
 def test_csv_cells_cannot_become_spreadsheet_formulas(client, account, kb):
-    from tests.review_support import run_session
+    from tests.support.review import run_session
 
     run_session(client, kb, seed=2, answer=lambda kb, q: '=HYPERLINK("http://evil")')
     rows = list(csv.DictReader(io.StringIO(client.get("/api/review/export/grades.csv", headers=api(account)).text)))

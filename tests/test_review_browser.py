@@ -11,8 +11,8 @@ import pytest
 from coach.api.app import create_app
 from coach.config import Settings
 from tests import test_api
-from tests.fake_llm import serve
-from tests.review_support import SCRIPT, hostile_answer, make_reviewer
+from tests.support.fake_llm import serve
+from tests.support.review import SCRIPT, hostile_answer, make_reviewer
 
 pytestmark = pytest.mark.browser
 

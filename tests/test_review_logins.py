@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from coach import review_store, reviewers
 from coach.api.review_pages import COOKIE
-from tests.review_support import csrf_of, login, make_reviewer
+from tests.support.review import csrf_of, login, make_reviewer
 
 
 def saved_cookie(client) -> str:

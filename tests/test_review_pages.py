@@ -10,8 +10,8 @@ import re
 import pytest
 from fastapi import routing
 
-from tests.conftest import auth
-from tests.review_support import (  # noqa: F401  (fixtures)
+from tests.support.api import auth
+from tests.support.review import (  # noqa: F401  (fixtures)
     SCRIPT,
     account,
     api,

@@ -8,9 +8,9 @@ import csv
 import io
 import json
 
-from tests.answers import strong_answer
-from tests.conftest import auth
-from tests.review_support import account, api  # noqa: F401  (fixtures)
+from tests.support.answers import strong_answer
+from tests.support.api import auth
+from tests.support.review import account, api  # noqa: F401  (fixtures)
 from tests.test_pages import begin, soup
 
 

@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 from coach.api.app import create_app
 from coach.config import Settings
 from coach.store import InterviewSession
-from tests.conftest import auth, start
-from tests.fake_llm import serve
+from tests.support.api import auth, start
+from tests.support.fake_llm import serve
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 TEMPLATE_NAMES = sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*.html"))

@@ -7,7 +7,7 @@ import re
 
 from coach.cli import main
 from coach.terminal import read_answers, render
-from tests.answers import phase_answer, strong_answer, weak_answer
+from tests.support.answers import phase_answer, strong_answer, weak_answer
 
 
 def test_answers_end_at_a_dot_line_and_keep_their_lines():

@@ -17,8 +17,8 @@ from coach.migrations import prepare_database
 from coach.store import make_engine
 from coach.terminal import run_interview
 from coach.wiring import build_service
-from tests.answers import strong_answer
-from tests.conftest import auth
+from tests.support.answers import strong_answer
+from tests.support.api import auth
 from tests.test_api import run_interview as run_api_interview
 
 TRACK = "data-engineer"

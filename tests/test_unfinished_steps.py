@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from coach.api.app import create_app
-from tests.answers import strong_answer
-from tests.conftest import auth, start
+from tests.support.answers import strong_answer
+from tests.support.api import auth, start
 
 
 def crash_after_storing(client, monkeypatch, session: dict, text: str, key: str | None = None) -> None:

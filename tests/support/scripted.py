@@ -2,7 +2,7 @@
 
 Each follows its script, keeps what it was asked, and fails on cue as an LLM would. A test that
 checks how the service or a fallback treats an interviewer or a scorer uses these; a test of the
-LLM adapters themselves talks to respx or the fake server (tests/fake_llm.py) instead.
+LLM adapters themselves talks to respx or the fake server (tests/support/fake_llm.py) instead.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from bs4 import BeautifulSoup
 
 from coach import reviewers
 from tests import test_api
-from tests.answers import strong_answer, weak_answer
-from tests.conftest import start
+from tests.support.answers import strong_answer, weak_answer
+from tests.support.api import start
 
 PASSWORD = "correct horse battery staple"
 SCRIPT = '<script>alert("pwned")</script>'
