@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -122,6 +123,7 @@ class InterviewService:
         # This process's steps in progress (answer turn id -> "live") or left by a client that dropped the
         # stream ("dropped"), so a request can tell a step another thread is answering from an abandoned one.
         self._steps: dict[int, str] = {}
+        self._dropped_at: dict[int, float] = {}  # monotonic time of each drop: forgotten after a lease
 
     # --- starting -----------------------------------------------------------------------
 
@@ -260,8 +262,20 @@ class InterviewService:
         finally:
             if dropped:
                 self._steps[answer.id] = "dropped"
+                self._dropped_at[answer.id] = time.monotonic()
             else:
                 self._steps.pop(answer.id, None)
+            self._forget_old_drops()
+
+    def _forget_old_drops(self) -> None:
+        """A drop older than a lease needs no memory: its answer is older than a lease, which counts as
+        abandoned anyway (see _abandoned). Without this, streams dropped and never resumed would pile up."""
+        horizon = time.monotonic() - self.settings.lease_seconds
+        for turn_id, at in list(self._dropped_at.items()):  # a copy: other threads' steps end meanwhile
+            if at < horizon:
+                self._dropped_at.pop(turn_id, None)
+                if self._steps.get(turn_id) == "dropped":
+                    self._steps.pop(turn_id, None)
 
     def _step(self, session_id, answer, grade, session=None, turns=None) -> Iterator[ReplyChunk | AnswerResult]:
         """Grade, decide the next step, speak, then store the reply and the new cursor in one transaction.

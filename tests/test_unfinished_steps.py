@@ -3,6 +3,8 @@ touches the session, whatever it is; a step another request is answering right n
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -80,3 +82,18 @@ def test_a_step_being_answered_right_now_is_left_to_its_request(settings, kb):
         assert roles(client, session) == ["interviewer", "candidate"]
         list(stream)
         assert post_answer(client, session, "Now it is my turn.").status_code == 200
+
+
+def test_a_dropped_step_is_forgotten_after_a_lease_and_still_finished_later(settings, kb):
+    with TestClient(create_app(settings.model_copy(update={"lease_seconds": 0.2}))) as client:
+        service = client.app.state.service
+        dropped, other = (start(client, stages=["technical"], mode="interview") for _ in range(2))
+        accepted = service.accept_answer(session_id=dropped["id"], text=strong_answer(kb, dropped["question"]["id"]))
+        stream = service.respond(accepted)
+        next(stream)
+        stream.close()  # the client went away and never comes back to this session...
+        time.sleep(0.3)
+        assert post_answer(client, other, "An answer in another session.").status_code == 200
+        assert accepted.answer.id not in service._steps  # ...so this process keeps no memory of it
+        assert post_answer(client, dropped, "Back after all.").status_code == 200  # older than a lease: abandoned
+        assert roles(client, dropped) == ["interviewer", "candidate", "interviewer", "candidate", "interviewer"]

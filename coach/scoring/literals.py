@@ -38,7 +38,11 @@ def required_literals(pattern: re.Pattern) -> tuple[Requirement, ...]:
     most selective first; () when nothing is known."""
     if pattern.flags & re.IGNORECASE:
         return ()
-    required = {_minimal(r) for r in _sequence(sre_parse.parse(pattern.pattern, pattern.flags)).required}
+    try:
+        parsed = _sequence(sre_parse.parse(pattern.pattern, pattern.flags))
+    except Exception:  # the parser is CPython's private one: if it changes, the prefilter knows nothing
+        return ()  # and every detector runs, as without it
+    required = {_minimal(r) for r in parsed.required}
     return tuple(sorted(required, key=_selectivity, reverse=True))
 
 
