@@ -11,9 +11,8 @@ import logging
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -99,7 +98,16 @@ class ReplyChunk:
     restart: bool = False
 
 
-RESTART = object()  # from _speak: the interviewer broke off mid-reply and its fallback starts over
+@dataclass
+class Spoken:
+    """What the interviewer said for a step, as it streams: a restart drops the pieces so far."""
+
+    pieces: list[str] = field(default_factory=list)
+    offline: bool = False  # written by the offline interviewer (from the start, or after a restart)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
 
 
 class InterviewService:
@@ -292,17 +300,9 @@ class InterviewService:
             self.grading.waiting()
         new_cursor, step, heard = self._next_step(self._plan(session), self._cursor(session), answer, grade, turns)
         context = self._context(session, turns, heard=heard)
-        chunks: list[str] = []
-        offline = False
-        for piece, piece_offline in self._speak(step, context):
-            offline = offline or piece_offline
-            if piece is RESTART:
-                chunks.clear()
-                yield ReplyChunk("", restart=True)
-                continue
-            chunks.append(piece)
-            yield ReplyChunk(piece)
-        reply, session = self._finish_step(session, step, "".join(chunks), offline, new_cursor, seq=answer.seq + 1)
+        spoken = Spoken()
+        yield from self._relay(step, context, spoken)
+        reply, session = self._finish_step(session, step, spoken.text, spoken.offline, new_cursor, seq=answer.seq + 1)
         if grade is not None and grade.status != "done":  # another worker may have finished it meanwhile
             with self.db_engine.connect() as db:
                 grade = store.read_grade(db=db, grade_id=grade.id)
@@ -437,25 +437,22 @@ class InterviewService:
     # --- helpers ------------------------------------------------------------------------
 
     def _say(self, step: Step, context: InterviewContext) -> tuple[str, bool]:
-        pieces: list[str] = []
-        offline = False
-        for piece, piece_offline in self._speak(step, context):
-            offline = offline or piece_offline
-            if piece is RESTART:
-                pieces.clear()
-            else:
-                pieces.append(piece)
-        return "".join(pieces), offline
+        """The interviewer's whole message for a step nobody watches stream: (text, offline)."""
+        spoken = Spoken()
+        list(self._relay(step, context, spoken))  # run it through: only what stands at the end is kept
+        return spoken.text, spoken.offline
 
-    def _speak(self, step: Step, context: InterviewContext) -> Iterator[tuple[Any, bool]]:  # str or RESTART
-        """The interviewer's words, each with whether the offline interviewer wrote it."""
-        offline = self.interviewer.name == "offline"
+    def _relay(self, step: Step, context: InterviewContext, spoken: Spoken) -> Iterator[ReplyChunk]:
+        """The interviewer's words as chunks to stream; `spoken` keeps what stands once they end."""
+        spoken.offline = self.interviewer.name == "offline"
         for piece in self.interviewer.reply(step, context):
-            if isinstance(piece, Restart):
-                offline = piece.by == "offline"
-                yield RESTART, offline
+            if isinstance(piece, Restart):  # the LLM broke off: its words so far are dropped
+                spoken.pieces.clear()
+                spoken.offline = piece.by == "offline"
+                yield ReplyChunk("", restart=True)
             else:
-                yield piece, offline
+                spoken.pieces.append(piece)
+                yield ReplyChunk(piece)
 
     def _add_interviewer_turn(self, db, session_id, step: Step, text: str, offline: bool, seq=None) -> store.Turn:
         return store.insert_turn(
