@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from coach.api.schemas import ReviewGradeOut, ReviewSessionOut
 from coach.codeblocks import split_code
+from coach.coderun import results_summary
 
 CSV_COLUMNS = [
     "session_id", "track", "seniority", "session_created_at", "reviewed", "session_overall", "turn_id", "grade_id", "stage",
@@ -43,6 +44,8 @@ def transcript_markdown(t: ReviewSessionOut) -> str:
     for turn in t.turns:
         who = "Interviewer" if turn.role == "interviewer" else "Candidate"
         lines += [f"## {turn.seq + 1}. {who} · {turn.stage or ''} · {turn.kind}", "", _quote(turn.text), ""]
+        if turn.code and turn.code.run:
+            lines += [f"- Tests (not re-run here): {_one_line(results_summary(turn.code.run))}", ""]
         if turn.grade:
             lines += _markdown_grade(turn.grade)
         for comment in turn.comments:

@@ -17,6 +17,7 @@ from coach.scoring import ScorerFailed
 from coach.scoring.judge import LLMJudge
 from coach.scoring.offline import OfflineScorer
 from tests.support.api import auth
+from tests.support.review import api, make_reviewer
 from tests.test_judge import reply, verdict
 from tests.test_llm_client import BASE, llm_settings
 
@@ -238,3 +239,12 @@ def test_without_a_run_the_judge_prompt_has_no_results_section(respx_mock, kb):
     with pytest.raises(ScorerFailed):  # the wired FallbackScorer grades offline then
         LLMJudge(make_client(settings), settings).grade(grading_item(kb, None))
     assert "Test results" not in json.loads(route.calls[0].request.content)["messages"][1]["content"]
+
+
+def test_the_markdown_export_gives_the_runs_results_as_the_candidates_claim(client, kb):
+    session = coding_session(client, kb)
+    client.post(f"/api/sessions/{session['id']}/answers", json=code_body(kb, {"empty-log"}), headers=auth(session["token"]))
+    account = make_reviewer(client.app.state.service.db_engine)
+    markdown = client.get(f"/api/review/sessions/{session['id']}/export.md", headers=api(account)).text
+    assert "- Tests (not re-run here): 1 of 6 tests passed in the candidate's browser run; " \
+        "failed: most-requested-first" in markdown
