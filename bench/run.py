@@ -1,7 +1,7 @@
 """The coach benchmark: real servers, simulated candidates, figures beside their targets.
 
     python -m bench.run            # the full run, a few minutes on 2 cores
-    python -m bench.run --quick    # fewer candidates, under a minute
+    python -m bench.run --quick    # fewer candidates (several minutes: an interview is dozens of turns)
     python -m bench.run --cost     # CPU per turn by mode and workers; one worker's share of the LLM-bound ideal
 
 It starts the app (uvicorn, its own process, SQLite in a temp dir) twice, offline and then
